@@ -1,0 +1,200 @@
+"""The `aiqyn` command line: thin Typer commands over the packages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aiqyn import __version__
+
+app = typer.Typer(
+    help="Aiqyn: open anti-corruption monitoring of public procurement in Kazakhstan.\n\n"
+    "Data flows one way: ingest -> store -> indicators -> scoring -> findings -> app.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+store_app = typer.Typer(help="The canonical store: its schema and documentation.", no_args_is_help=True)
+app.add_typer(store_app, name="store")
+
+console = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Path,
+    typer.Option("--db", envvar="AIQYN_DB", help="The DuckDB store file (created when missing).",
+                 show_default=True),
+]
+DEFAULT_DB = Path("aiqyn.duckdb")
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"aiqyn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Aiqyn command line."""
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="OCDS files or directories (JSON, JSON lines, .gz).")],
+    db: DbOption = DEFAULT_DB,
+    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first rejected input.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Ingest OCDS data into the store.
+
+    Reads release packages, record packages, JSON lines of releases, compiled releases or records, JSON
+    arrays and single releases or records, plain or gzip-compressed; the shape is detected from the
+    content. Releases of one process are merged with the OCDS merge rules; ingesting the same data again
+    changes nothing. Bad input is reported with its file and line (or JSON pointer), kept in the
+    `rejects` table with its raw text, and ingest goes on. Exit code: 0 when everything was accepted,
+    1 when anything was rejected, 130 when interrupted.
+    """
+    from aiqyn.ingest.pipeline import expand_paths, ingest_paths
+    from aiqyn.store.db import open_store
+
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        _fail(f"no such file or directory: {', '.join(missing)}")
+    files = expand_paths(paths)
+    if not files:
+        _fail("no data files (*.json, *.jsonl, *.ndjson, *.gz) under the given paths")
+    total = sum(f.stat().st_size for f in files)
+    con = open_store(db)
+    show = not quiet and sys.stderr.isatty()
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
+        TextColumn("{task.fields[records]:,} releases, {task.fields[rejects]:,} rejected, {task.fields[rate]}"),
+        TimeElapsedColumn(), console=err, disable=not show, transient=False,
+    )
+    task = progress.add_task("ingest", total=total, records=0, rejects=0, rate="")
+    done_before: dict[str, int] = {}
+
+    def on_progress(name: str, position: int, result) -> None:  # type: ignore[no-untyped-def]
+        import time
+
+        done_before.setdefault("_t0", int(time.monotonic() * 1000))
+        elapsed = max(time.monotonic() - done_before["_t0"] / 1000, 1e-3)
+        records = result.accepted + result.unchanged
+        progress.update(task, completed=result.bytes_read, description=Path(name).name[:40],
+                        records=records, rejects=result.rejected,
+                        rate=f"{records / elapsed:,.0f}/s")
+
+    status = 0
+    try:
+        with progress:
+            result = ingest_paths(con, paths, strict=strict, progress=on_progress)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted:[/] the unfinished batch was rolled back; the store holds every "
+                  "batch committed before it")
+        con.close()
+        raise typer.Exit(130) from None
+    finally:
+        pass
+    con.close()
+    for r in result.examples:
+        err.print(f"[red]rejected[/] {r.message()}")
+    if result.rejected > len(result.examples):
+        err.print(f"... and {result.rejected - len(result.examples)} more (see the rejects table)")
+    if result.status == "stopped":
+        err.print("[red]stopped at the first rejected input (--strict)[/]")
+    mb = result.bytes_read / 1e6
+    console.print(
+        f"ingested {result.files} file(s), {mb:,.1f} MB in {result.seconds:,.1f} s: "
+        f"{result.accepted:,} releases accepted, {result.unchanged:,} unchanged, {result.rejected:,} rejected "
+        f"(run {result.run_id}, store {db})"
+    )
+    if result.rejected:
+        status = 1
+    raise typer.Exit(status)
+
+
+@app.command()
+def stats(
+    db: DbOption = DEFAULT_DB,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+) -> None:
+    """What the store holds: counts per table, year, region and method; coverage of the fields indicators need."""
+    from aiqyn.store.db import connect
+    from aiqyn.store.stats import store_stats
+
+    if not db.exists():
+        _fail(f"{db}: no store here; run `aiqyn ingest` first (or pass --db)")
+    con = connect(db, read_only=True)
+    data = store_stats(con)
+    con.close()
+    if as_json:
+        console.print_json(json.dumps(data, default=str))
+        return
+    _print_stats(data)
+
+
+def _print_stats(data: dict) -> None:  # type: ignore[type-arg]
+    t = Table(title="Rows per table")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for name, n in data["tables"].items():
+        t.add_row(name, f"{n:,}")
+    console.print(t)
+    for key, title in [("by_year", "Processes per year"), ("by_region", "Processes per region (KATO)"),
+                       ("by_method", "Processes per method")]:
+        t = Table(title=title)
+        t.add_column(key.removeprefix("by_"))
+        t.add_column("processes", justify="right")
+        t.add_column("value (estimated)", justify="right")
+        for row in data[key]:
+            t.add_row(str(row["key"]), f"{row['processes']:,}", row["value"])
+        console.print(t)
+    t = Table(title="Processes with")
+    t.add_column("what")
+    t.add_column("share", justify="right")
+    for name, share in data["shares"].items():
+        t.add_row(name, f"{share:.1%}")
+    console.print(t)
+    t = Table(title="Coverage of the fields indicators need")
+    t.add_column("field")
+    t.add_column("rows", justify="right")
+    t.add_column("filled", justify="right")
+    for row in data["coverage"]:
+        t.add_row(row["field"], f"{row['rows']:,}", f"{row['share']:.1%}")
+    console.print(t)
+
+
+@store_app.command("docs")
+def store_docs(
+    out: Annotated[Path, typer.Option(help="Where to write the reference page.")] = Path("docs/schema.md"),
+) -> None:
+    """Write the schema reference page (docs/schema.md) from schema.yaml."""
+    from aiqyn.store.schema import SCHEMA
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(SCHEMA.markdown(), encoding="utf-8")
+    console.print(f"wrote {out}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,359 @@
+"""Read OCDS files of any common shape as a stream of units: one release (or compiled release) each.
+
+Shapes, detected from the content (not the file name): JSON lines (of releases, compiled releases,
+records or packages), a release package, a record package, a single release, a single record, a JSON
+array of any of these; each possibly gzip-compressed. Memory stays flat: JSON lines are cut in chunks of
+bytes, big documents are streamed with ijson.
+
+A reader yields `Units` (a batch of raw JSON texts with their line number or JSON pointer) and `Problem`s
+(what could not be read, with the raw text), and never raises on bad input.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import ijson
+import numpy as np
+import orjson
+import pyarrow as pa
+
+CHUNK_BYTES = 32 << 20
+MAX_RAW_KEPT = 10 << 20  # at most this much raw text of one problem is kept in the rejects table
+
+
+@dataclass
+class Units:
+    """A batch of units: raw JSON texts, each with a line number (JSON lines) or a JSON pointer."""
+
+    lines: np.ndarray | list[int | None]
+    pointers: list[str | None] | None
+    raws: pa.Array
+    position: int  # bytes of the (compressed) file consumed so far, for progress
+
+    def __len__(self) -> int:
+        return len(self.raws)
+
+
+@dataclass
+class Problem:
+    """Something that could not be read: where, why, and the raw text."""
+
+    line: int | None
+    pointer: str | None
+    reason: str
+    raw: str
+
+
+def _raw_text(data: bytes | str) -> str:
+    if isinstance(data, bytes):
+        data = data[:MAX_RAW_KEPT].decode("utf-8", errors="replace")
+    return data[:MAX_RAW_KEPT]
+
+
+class _Counting(io.RawIOBase):
+    """Wraps the raw file to tell how many (compressed) bytes were read, for the progress bar."""
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self.raw.readinto(b)  # type: ignore[attr-defined]
+        self.count += n or 0
+        return n or 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def open_source(path: Path) -> tuple[IO[bytes], _Counting]:
+    """Open a file for reading bytes, transparently gunzipping; returns (stream, byte counter)."""
+    counter = _Counting(open(path, "rb", buffering=0))  # noqa: SIM115
+    with open(path, "rb") as probe:
+        magic = probe.read(2)
+    stream: IO[bytes]
+    if magic == b"\x1f\x8b":
+        stream = gzip.GzipFile(fileobj=io.BufferedReader(counter, 1 << 20), mode="rb")
+    else:
+        stream = io.BufferedReader(counter, 1 << 20)
+    return stream, counter
+
+
+_READ_ERRORS = (EOFError, OSError, zlib.error, gzip.BadGzipFile)
+
+
+def read_units(path: Path) -> Iterator[Units | Problem]:
+    """Every unit of the file at `path`, in order, with problems in place of what cannot be read."""
+    stream, counter = open_source(path)
+    try:
+        try:
+            head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+        except _READ_ERRORS as exc:
+            yield Problem(None, None, f"cannot read the file: {exc}", "")
+            return
+        if head.startswith(b"\xef\xbb\xbf"):
+            stream.read(3)
+            head = head[3:]
+        stripped = head.lstrip()
+        if not stripped:
+            if not _has_content(stream):
+                yield Problem(None, None, "empty file: no JSON in it", "")
+                return
+            stripped = b"{"  # whitespace longer than the peek; let the JSON lines reader find it
+        if stripped[:1] == b"[":
+            yield from _read_document(stream, counter, is_array=True)
+        elif stripped[:1] == b"{" and _looks_like_json_lines(stripped):
+            yield from _read_json_lines(stream, counter)
+        elif stripped[:1] == b"{":
+            yield from _read_document(stream, counter, is_array=False)
+        else:
+            first_line = stripped.split(b"\n", 1)[0]
+            yield Problem(1, None, "not JSON: a file of OCDS data starts with '{' or '['", _raw_text(first_line))
+    finally:
+        stream.close()
+
+
+def _has_content(stream: IO[bytes]) -> bool:
+    while True:
+        try:
+            data = stream.read(1 << 20)
+        except _READ_ERRORS:
+            return False
+        if not data:
+            return False
+        if data.strip():
+            return True
+
+
+def _looks_like_json_lines(head: bytes) -> bool:
+    """JSON lines when the first line is a whole JSON object on its own (or looks like one)."""
+    first, sep, _rest = head.partition(b"\n")
+    first = first.strip()
+    if not sep and len(head) >= (1 << 16):
+        # A first line longer than the peek: only JSON lines put that much on one line... or a minified
+        # single document. A minified document is also one line: both readers treat it the same way.
+        return True
+    if first.startswith(b"{") and first.endswith(b"}"):
+        return True
+    try:
+        orjson.loads(first)
+        return True
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _read_json_lines(stream: IO[bytes], counter: _Counting) -> Iterator[Units | Problem]:
+    """Cut the stream into lines by chunks of bytes; each non-blank line is one unit."""
+    carry: list[bytes] = []
+    next_line = 1
+    while True:
+        try:
+            data = stream.read(CHUNK_BYTES)
+        except _READ_ERRORS as exc:
+            tail = b"".join(carry)
+            yield Problem(
+                next_line if tail.strip() else None, None,
+                f"the file is truncated or corrupt ({exc}); everything before line {next_line} was read",
+                _raw_text(tail),
+            )
+            return
+        if not data:
+            break
+        cut = data.rfind(b"\n") + 1
+        if cut == 0:
+            carry.append(data)
+            continue
+        body = b"".join([*carry, data[:cut]]) if carry else data[:cut]
+        carry = [data[cut:]] if cut < len(data) else []
+        units, problems, next_line = _split_lines(body, next_line, counter.count)
+        yield from problems
+        if units is not None:
+            yield units
+    tail = b"".join(carry)
+    if tail.strip():
+        units, problems, next_line = _split_lines(tail + b"\n", next_line, counter.count)
+        yield from problems
+        if units is not None:
+            yield units
+
+
+def _split_lines(body: bytes, first_line: int, position: int) -> tuple[Units | None, list[Problem], int]:
+    """The non-blank lines of `body` (which ends with a newline) as an Arrow string array, without copying.
+
+    Each string runs from the start of its line to the start of the next kept line: the newline and any
+    blank lines in between are JSON whitespace, trimmed later.
+    """
+    arr = np.frombuffer(body, dtype=np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    n = len(ends)
+    starts = np.empty(n, dtype=np.int64)
+    if n:
+        starts[0] = 0
+        starts[1:] = ends[:-1] + 1
+    lengths = ends - starts
+    blank = (lengths == 0) | ((lengths == 1) & (arr[np.minimum(starts, len(arr) - 1)] == 13))
+    keep = ~blank
+    line_numbers = np.arange(first_line, first_line + n, dtype=np.int64)[keep]
+    kept_starts = starts[keep]
+    next_line = first_line + n
+    if len(kept_starts) == 0:
+        return None, [], next_line
+    offsets = np.append(kept_starts, len(body)).astype(np.int64)
+    strings = pa.LargeStringArray.from_buffers(len(kept_starts), pa.py_buffer(offsets), pa.py_buffer(body))
+    problems: list[Problem] = []
+    try:
+        strings.validate(full=True)
+    except pa.ArrowInvalid:
+        good_lines: list[int] = []
+        good: list[str] = []
+        bounds = offsets.tolist()
+        for i in range(len(kept_starts)):
+            piece = body[bounds[i]:bounds[i + 1]]
+            try:
+                good.append(piece.decode("utf-8"))
+                good_lines.append(int(line_numbers[i]))
+            except UnicodeDecodeError as exc:
+                problems.append(Problem(int(line_numbers[i]), None,
+                                        f"not valid UTF-8 ({exc.reason} at byte {exc.start} of the line)",
+                                        _raw_text(piece.rstrip())))
+        if not good:
+            return None, problems, next_line
+        line_numbers = np.array(good_lines, dtype=np.int64)
+        strings = pa.array(good, type=pa.large_string())
+    return Units(line_numbers, None, strings, position), problems, next_line
+
+
+def _read_document(stream: IO[bytes], counter: _Counting, is_array: bool) -> Iterator[Units | Problem]:
+    """A single JSON document (package, release, record or array), streamed item by item."""
+    batch: list[tuple[str, bytes]] = []
+    batch_bytes = 0
+    prefix = "item" if is_array else None
+    pointer_base = ""
+    try:
+        if prefix is None:
+            keys, whole = _top_level(stream)
+            if whole is not None:  # a single release or record: small enough to have been read whole
+                for item in classify(whole, ""):
+                    if isinstance(item, Problem):
+                        yield item
+                    else:
+                        yield _units_of([item], counter.count)
+                return
+            if "records" in keys:
+                prefix, pointer_base = "records.item", "/records/"
+            elif "releases" in keys:
+                prefix, pointer_base = "releases.item", "/releases/"
+            else:
+                shown = ", ".join(sorted(keys)[:12]) or "none"
+                yield Problem(None, "", "unknown package shape: a JSON object that is neither a release, a "
+                              f"record, nor a release or record package (top-level keys: {shown})", "")
+                return
+        else:
+            pointer_base = "/"
+        for n, obj in enumerate(ijson.items(stream, prefix, use_float=True)):
+            for item in classify(obj, f"{pointer_base}{n}"):
+                if isinstance(item, Problem):
+                    yield item
+                    continue
+                batch.append(item)
+                batch_bytes += len(item[1])
+            if batch_bytes >= CHUNK_BYTES:
+                yield _units_of(batch, counter.count)
+                batch, batch_bytes = [], 0
+    except (ijson.JSONError, ijson.IncompleteJSONError, *_READ_ERRORS) as exc:
+        if batch:
+            yield _units_of(batch, counter.count)
+            batch = []
+        yield Problem(None, pointer_base or "", f"malformed or truncated JSON: {exc}; "
+                      "every element before this point was read", "")
+    if batch:
+        yield _units_of(batch, counter.count)
+
+
+def _top_level(stream: IO[bytes]) -> tuple[set[str], Any]:
+    """The top-level keys of the JSON object in `stream`; the object itself when it is not a package."""
+    keys: set[str] = set()
+    for prefix, event, value in ijson.parse(stream):
+        if prefix == "" and event == "map_key":
+            keys.add(value)
+    stream.seek(0)
+    if "ocid" in keys:
+        return keys, orjson.loads(stream.read())
+    return keys, None
+
+
+def classify(obj: Any, pointer: str) -> Iterator[tuple[str, bytes] | Problem]:
+    """Turn a parsed JSON value into release units (pointer, raw JSON) or problems.
+
+    A record contributes its compiled release (else its embedded releases); a package contributes its
+    releases or records; anything else that is an object is taken as a release (SQL checks its ocid).
+    """
+    if not isinstance(obj, dict):
+        kind = type(obj).__name__.replace("dict", "object").replace("list", "array").replace("str", "string")
+        yield Problem(None, pointer or "/", f"expected a JSON object (a release or record), got {kind}",
+                      _raw_text(orjson.dumps(obj)))
+        return
+    if "records" in obj and "ocid" not in obj:
+        records = obj["records"]
+        if not isinstance(records, list):
+            yield Problem(None, f"{pointer}/records", "records must be an array", _raw_text(orjson.dumps(obj)))
+            return
+        for i, record in enumerate(records):
+            yield from classify(record, f"{pointer}/records/{i}")
+    elif "releases" in obj and "ocid" not in obj:
+        releases = obj["releases"]
+        if not isinstance(releases, list):
+            yield Problem(None, f"{pointer}/releases", "releases must be an array", _raw_text(orjson.dumps(obj)))
+            return
+        for i, release in enumerate(releases):
+            yield from classify(release, f"{pointer}/releases/{i}")
+    elif "compiledRelease" in obj:
+        compiled = obj["compiledRelease"]
+        if isinstance(compiled, dict) and "ocid" not in compiled and "ocid" in obj:
+            compiled = {"ocid": obj["ocid"], **compiled}
+        if not isinstance(compiled, dict):
+            yield Problem(None, f"{pointer}/compiledRelease", "compiledRelease must be an object",
+                          _raw_text(orjson.dumps(obj)))
+            return
+        yield f"{pointer}/compiledRelease", orjson.dumps(compiled)
+    elif "releases" in obj:  # a record without a compiled release
+        releases = obj["releases"]
+        embedded = [r for r in releases if isinstance(r, dict) and ("tag" in r or "date" in r or "tender" in r)] \
+            if isinstance(releases, list) else []
+        if not embedded:
+            yield Problem(None, pointer or "/", "record has neither a compiledRelease nor embedded releases "
+                          "(linked releases only): fetch the releases and ingest them", _raw_text(orjson.dumps(obj)))
+            return
+        for i, release in enumerate(releases):
+            if isinstance(release, dict) and release in embedded:
+                if "ocid" not in release:
+                    release = {"ocid": obj["ocid"], **release}
+                yield f"{pointer}/releases/{i}", orjson.dumps(release)
+    else:
+        yield pointer, orjson.dumps(obj)
+
+
+def _units_of(items: list[tuple[str, bytes]], position: int) -> Units:
+    pointers: list[str | None] = [p for p, _ in items]
+    raws = pa.array([raw.decode("utf-8") for _, raw in items], type=pa.large_string())
+    return Units([None] * len(items), pointers, raws, position)

@@ -1,0 +1,84 @@
+"""Load the store's schema from schema.yaml and turn it into DDL and documentation.
+
+The schema is data (as in FollowTheMoney): one YAML file names every table and column with its type and
+meaning. Code here only reads and checks it; nothing else in the project declares a store table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+import yaml
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    doc: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    doc: str
+    primary_key: tuple[str, ...]
+    columns: tuple[Column, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def ddl(self, if_not_exists: bool = True) -> str:
+        cols = ",\n  ".join(f'"{c.name}" {c.type}' for c in self.columns)
+        guard = "IF NOT EXISTS " if if_not_exists else ""
+        return f"CREATE TABLE {guard}{self.name} (\n  {cols}\n)"
+
+
+@dataclass(frozen=True)
+class Schema:
+    version: int
+    tables: dict[str, Table]
+
+    def __getitem__(self, name: str) -> Table:
+        return self.tables[name]
+
+    def markdown(self) -> str:
+        """The reference page docs/schema.md, generated from schema.yaml."""
+        out = [
+            "# The canonical store",
+            "",
+            "Generated from `src/aiqyn/store/schema.yaml` by `aiqyn store docs`; do not edit by hand.",
+            "",
+            f"Schema version {self.version}. Ingest writes these tables; indicators, scoring and the web",
+            "application read only them.",
+            "",
+        ]
+        for t in self.tables.values():
+            out += [f"## `{t.name}`", "", t.doc, ""]
+            if t.primary_key:
+                out += [f"Key: `({', '.join(t.primary_key)})`", ""]
+            out += ["| column | type | meaning |", "|---|---|---|"]
+            out += [f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |" for c in t.columns]
+            out.append("")
+        return "\n".join(out)
+
+
+def _load() -> Schema:
+    raw = yaml.safe_load(resources.files("aiqyn.store").joinpath("schema.yaml").read_text(encoding="utf-8"))
+    tables: dict[str, Table] = {}
+    for name, spec in raw["tables"].items():
+        columns = tuple(Column(cname, c["type"], c["doc"]) for cname, c in spec["columns"].items())
+        for c in columns:
+            if not c.doc.strip():
+                raise ValueError(f"schema.yaml: column {name}.{c.name} is not documented")
+        pk = tuple(spec.get("primary_key") or ())
+        missing = set(pk) - {c.name for c in columns}
+        if missing:
+            raise ValueError(f"schema.yaml: primary key of {name} names unknown columns {sorted(missing)}")
+        tables[name] = Table(name, spec["doc"], pk, columns)
+    return Schema(int(raw["version"]), tables)
+
+
+SCHEMA = _load()
