@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 ## demo: set up, generate a demo data set, ingest it, print what the store holds
 demo: $(STAMP)
 	$(BIN)/aiqyn generate --tenders $(TENDERS) --seed 42 --out $(DEMO)/data
-	$(BIN)/aiqyn ingest --db $(DEMO)/aiqyn.duckdb $(DEMO)/data
+	$(BIN)/aiqyn ingest --db $(DEMO)/aiqyn.duckdb $(DEMO)/data/releases.jsonl
 	$(BIN)/aiqyn stats --db $(DEMO)/aiqyn.duckdb
 
 ## test: the whole test suite

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -50,7 +51,9 @@ def main_callback(
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    # User input (paths, reasons quoting the data) is never markup; messages are not wrapped, so that a
+    # file name stays whole in logs (rich wraps at 80 columns when the output is not a terminal).
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -90,7 +93,7 @@ def ingest(
     task = progress.add_task("ingest", total=total, records=0, rejects=0, rate="")
     done_before: dict[str, int] = {}
 
-    def on_progress(name: str, position: int, result) -> None:  # type: ignore[no-untyped-def]
+    def on_progress(name: str, position: int, result: Any) -> None:
         import time
 
         done_before.setdefault("_t0", int(time.monotonic() * 1000))
@@ -113,7 +116,7 @@ def ingest(
         pass
     con.close()
     for r in result.examples:
-        err.print(f"[red]rejected[/] {r.message()}")
+        err.print(f"[red]rejected[/] {escape(r.message())}", soft_wrap=True)
     if result.rejected > len(result.examples):
         err.print(f"... and {result.rejected - len(result.examples)} more (see the rejects table)")
     if result.status == "stopped":
@@ -122,11 +125,60 @@ def ingest(
     console.print(
         f"ingested {result.files} file(s), {mb:,.1f} MB in {result.seconds:,.1f} s: "
         f"{result.accepted:,} releases accepted, {result.unchanged:,} unchanged, {result.rejected:,} rejected "
-        f"(run {result.run_id}, store {db})"
+        f"(run {result.run_id}, store {escape(str(db))})", soft_wrap=True,
     )
     if result.rejected:
         status = 1
     raise typer.Exit(status)
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write releases.jsonl and truth.json into.")] = Path(
+        "data"),
+    tenders: Annotated[int, typer.Option("--tenders", min=1, help="Number of contracting processes.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 42,
+    rate: Annotated[list[str] | None, typer.Option(
+        "--rate", help="Share of processes carrying a planted scheme, as SCHEME=SHARE (repeatable), "
+        "e.g. --rate bid_rigging=0.05. Schemes: favoured_supplier, bid_rigging, splitting, short_period, "
+        "overpricing, amendment_inflation, new_winner, shared_contacts.")] = None,
+    gz: Annotated[bool, typer.Option("--gzip", help="Write releases.jsonl.gz instead.")] = False,
+) -> None:
+    """Generate a realistic, Kazakhstan-like data set with planted corruption schemes.
+
+    Writes OUT/releases.jsonl (OCDS compiled releases, one per line) and OUT/truth.json, which names the
+    processes, buyers and suppliers of every planted scheme (for `aiqyn evaluate`). Buyers and suppliers
+    are placed in real districts (KATO), have valid BINs, and buy through goszakup's methods.
+    """
+    import time
+
+    from aiqyn.generate import SCHEMES
+    from aiqyn.generate import generate as run
+
+    rates: dict[str, float] = {}
+    for spec in rate or []:
+        name, sep, value = spec.partition("=")
+        if not sep or name not in SCHEMES:
+            _fail(f"--rate {spec!r}: expected SCHEME=SHARE with SCHEME one of {', '.join(SCHEMES)}")
+        try:
+            rates[name] = float(value)
+        except ValueError:
+            _fail(f"--rate {spec!r}: {value!r} is not a number")
+        if not 0 <= rates[name] <= 0.5:
+            _fail(f"--rate {spec!r}: the share must be between 0 and 0.5")
+    if sum({**{k: v for k, (v, _) in SCHEMES.items()}, **rates}.values()) > 0.9:
+        _fail("the rates of all schemes together must stay under 0.9")
+    started = time.monotonic()
+    show = sys.stderr.isatty()
+    with Progress(TextColumn("[bold]generate"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
+                  TimeElapsedColumn(), console=err, disable=not show) as progress:
+        task = progress.add_task("generate", total=tenders)
+        truth = run(out, tenders, seed, rates, gzip_output=gz,
+                    progress=lambda n: progress.update(task, completed=n))
+    seconds = time.monotonic() - started
+    planted = ", ".join(f"{name} {len(s['processes']):,}" for name, s in truth["schemes"].items())
+    console.print(f"wrote {truth['tenders']:,} releases to {out / truth['file']} in {seconds:,.1f} s "
+                  f"(seed {seed}); planted: {planted}; truth in {out / 'truth.json'}")
 
 
 @app.command()
@@ -149,7 +201,7 @@ def stats(
     _print_stats(data)
 
 
-def _print_stats(data: dict) -> None:  # type: ignore[type-arg]
+def _print_stats(data: dict[str, Any]) -> None:
     t = Table(title="Rows per table")
     t.add_column("table")
     t.add_column("rows", justify="right")

@@ -177,8 +177,9 @@ def _ptr(prefix: str, pos: str | None, suffix: str) -> str:
 class Select:
     """One SELECT producing rows of a canonical table, with the checks of its typed fields."""
 
-    source: str  # FROM clause; "{src} d" names the table of parsed releases
+    source: str  # FROM clause, where {src} stands for the table of parsed releases
     exprs: dict[str, str]
+    key: str = "d.k"  # the expression of the release's key in the batch
     checks: list[str] = field(default_factory=list)
 
     # An empty string stands for "no value" at many publishers (Moldova, for one): it is read as NULL,
@@ -210,72 +211,81 @@ class Select:
         cols = [c for c in SCHEMA[table].column_names if c in self.exprs]
         select = ",\n  ".join(f'{self.exprs[c]} AS "{c}"' for c in cols)
         err = f"concat_ws('; ', {', '.join(self.checks)})" if self.checks else "''"
-        return f"SELECT d.k AS _k,\n  {select},\n  NULLIF({err}, '') AS _err\nFROM {self.source.format(src=src)}"
+        return f"SELECT {self.key} AS _k,\n  {select},\n  NULLIF({err}, '') AS _err\nFROM {self.source.format(src=src)}"
 
 
-def _value(sel: Select, amount_col: str, currency_col: str, base: str, pointer_prefix: str, pos: str | None) -> None:
-    sel.num(amount_col, f"{base}.amount", _ptr(pointer_prefix, pos, "/value/amount") if pos else _quote(pointer_prefix + "/amount"))
+def _unnest(list_expr: str) -> str:
+    """Rows of a list in the release: u.k, u.ocid, u.x (the element), u.pos (1-based position).
+
+    unnest() in the SELECT list with generate_subscripts() is far faster than a lateral join
+    (`FROM t, unnest(...) WITH ORDINALITY`), which copies the whole release struct for every element.
+    """
+    return (f"(SELECT d.k, d.s.ocid AS ocid, unnest({list_expr}) AS x, generate_subscripts({list_expr}, 1) AS pos "
+            "FROM {src} d) u")
+
+
+def _unnest2(parent: str, child: str) -> str:
+    """Rows of a list inside the elements of a list: as _unnest, plus u.pid and u.ppos of the parent."""
+    return ("(SELECT p.k, p.ocid, p.pid, p.ppos, unnest(p.children) AS x, generate_subscripts(p.children, 1) AS pos "
+            f"FROM (SELECT d.k, d.s.ocid AS ocid, unnest({parent}).id AS pid, unnest({parent}).{child} AS children, "
+            f"generate_subscripts({parent}, 1) AS ppos FROM {{src}} d) p) u")
+
+
+def _value(sel: Select, amount_col: str, currency_col: str, base: str, pointer: str) -> None:
+    sel.num(amount_col, f"{base}.amount", pointer)
     sel.exprs[currency_col] = f"{base}.currency"
 
 
 def _items(section: str) -> Select:
     if section == "tender":
-        src, parent, prefix, pos_base = (
-            "{src} d, unnest(d.s.tender.items) WITH ORDINALITY AS u(it, pos)", "''", "/tender/items/", None)
+        src, parent = _unnest("d.s.tender.items"), "''"
+        item_ptr = "('/tender/items/' || (u.pos - 1))"
     else:
         plural = "awards" if section == "award" else "contracts"
-        src = (f"{{src}} d, unnest(d.s.{plural}) WITH ORDINALITY AS p(par, ppos), "
-               "unnest(p.par.items) WITH ORDINALITY AS u(it, pos)")
-        parent = "coalesce(p.par.id, '#' || (p.ppos - 1))"
-        prefix, pos_base = f"/{plural}/", "ppos"
+        src, parent = _unnest2(f"d.s.{plural}", "items"), "coalesce(u.pid, '#' || (u.ppos - 1))"
+        item_ptr = f"('/{plural}/' || (u.ppos - 1) || '/items/' || (u.pos - 1))"
     sel = Select(src, {
-        "ocid": "d.s.ocid",
+        "ocid": "u.ocid",
         "section": _quote(section),
         "parent_id": parent,
         "position": "CAST(u.pos - 1 AS INTEGER)",
-        "item_id": "u.it.id",
-        "description": "u.it.description",
-        "classification_scheme": "u.it.classification.scheme",
-        "classification_id": "u.it.classification.id",
-        "classification_description": "u.it.classification.description",
-        "unit_scheme": "u.it.unit.scheme",
-        "unit_id": "u.it.unit.id",
-        "unit_name": "u.it.unit.name",
-        "unit_currency": "u.it.unit.value.currency",
-        "related_lot": "u.it.relatedLot",
-    })
-    if pos_base is None:
-        item_ptr = _ptr(prefix, "u.pos", "")
-    else:
-        item_ptr = f"({_quote(prefix)} || (p.{pos_base} - 1) || '/items/' || (u.pos - 1))"
-    sel.num("quantity", "u.it.quantity", f"({item_ptr} || '/quantity')")
-    sel.num("unit_price", "u.it.unit.value.amount", f"({item_ptr} || '/unit/value/amount')")
+        "item_id": "u.x.id",
+        "description": "u.x.description",
+        "classification_scheme": "u.x.classification.scheme",
+        "classification_id": "u.x.classification.id",
+        "classification_description": "u.x.classification.description",
+        "unit_scheme": "u.x.unit.scheme",
+        "unit_id": "u.x.unit.id",
+        "unit_name": "u.x.unit.name",
+        "unit_currency": "u.x.unit.value.currency",
+        "related_lot": "u.x.relatedLot",
+    }, key="u.k")
+    sel.num("quantity", "u.x.quantity", f"({item_ptr} || '/quantity')")
+    sel.num("unit_price", "u.x.unit.value.amount", f"({item_ptr} || '/unit/value/amount')")
     return sel
 
 
 def _documents(section: str) -> Select:
     if section in ("planning", "tender"):
-        src = f"{{src}} d, unnest(d.s.{section}.documents) WITH ORDINALITY AS u(doc, pos)"
-        parent, ptr = "''", _ptr(f"/{section}/documents/", "u.pos", "/datePublished")
+        src, parent = _unnest(f"d.s.{section}.documents"), "''"
+        ptr = _ptr(f"/{section}/documents/", "u.pos", "/datePublished")
     else:
         plural = "awards" if section == "award" else "contracts"
-        src = (f"{{src}} d, unnest(d.s.{plural}) WITH ORDINALITY AS p(par, ppos), "
-               "unnest(p.par.documents) WITH ORDINALITY AS u(doc, pos)")
-        parent = "coalesce(p.par.id, '#' || (p.ppos - 1))"
-        ptr = f"('/{plural}/' || (p.ppos - 1) || '/documents/' || (u.pos - 1) || '/datePublished')"
+        src, parent = _unnest2(f"d.s.{plural}", "documents"), "coalesce(u.pid, '#' || (u.ppos - 1))"
+        ptr = f"('/{plural}/' || (u.ppos - 1) || '/documents/' || (u.pos - 1) || '/datePublished')"
     sel = Select(src, {
-        "ocid": "d.s.ocid",
+        "ocid": "u.ocid",
         "section": _quote(section),
         "parent_id": parent,
         "position": "CAST(u.pos - 1 AS INTEGER)",
-        "document_id": "u.doc.id",
-        "document_type": "u.doc.documentType",
-        "title": "u.doc.title",
-        "url": "u.doc.url",
-        "format": "u.doc.format",
-        "language": "u.doc.language",
-    })
-    sel.ts("date_published", "u.doc.datePublished", ptr)
+        "document_id": "u.x.id",
+        "document_type": "u.x.documentType",
+        "title": "u.x.title",
+        "url": "u.x.url",
+        "format": "u.x.format",
+        "language": "u.x.language",
+    }, key="u.k")
+    sel.ts("date_published", "u.x.datePublished", ptr)
     return sel
 
 
@@ -301,10 +311,8 @@ def _processes() -> Select:
         "procuring_entity_id": f"{t}.procuringEntity.id",
         "procuring_entity_name": f"{t}.procuringEntity.name",
     })
-    sel.num("estimated_amount", f"{t}.value.amount", "'/tender/value/amount'")
-    sel.exprs["estimated_currency"] = f"{t}.value.currency"
-    sel.num("budget_amount", "d.s.planning.budget.amount.amount", "'/planning/budget/amount/amount'")
-    sel.exprs["budget_currency"] = "d.s.planning.budget.amount.currency"
+    _value(sel, "estimated_amount", "estimated_currency", f"{t}.value", "'/tender/value/amount'")
+    _value(sel, "budget_amount", "budget_currency", "d.s.planning.budget.amount", "'/planning/budget/amount/amount'")
     for col, key, json_key in [
         ("tender_start", "tenderPeriod.startDate", "tenderPeriod/startDate"),
         ("tender_end", "tenderPeriod.endDate", "tenderPeriod/endDate"),
@@ -321,126 +329,120 @@ def _processes() -> Select:
 
 
 def _parties() -> Select:
-    src = "{src} d, unnest(d.s.parties) WITH ORDINALITY AS u(p, pos)"
-    return Select(src, {
-        "ocid": "d.s.ocid",
-        "party_id": "coalesce(u.p.id, '#' || (u.pos - 1))",
-        "subject_id": ("CASE WHEN nullif(u.p.identifier.id, '') IS NOT NULL THEN "
-                       "coalesce(u.p.identifier.scheme || '-', '') || u.p.identifier.id "
-                       "ELSE coalesce(u.p.id, '#' || (u.pos - 1)) END"),
-        "name": "u.p.name",
-        "scheme": "u.p.identifier.scheme",
-        "identifier": "u.p.identifier.id",
-        "legal_name": "u.p.identifier.legalName",
-        "street_address": "u.p.address.streetAddress",
-        "locality": "u.p.address.locality",
-        "region": "u.p.address.region",
-        "postal_code": "u.p.address.postalCode",
-        "country": "u.p.address.countryName",
-        "region_code": "u.p.details.katoCode",
-        "contact_name": "u.p.contactPoint.name",
-        "email": "u.p.contactPoint.email",
-        "telephone": "u.p.contactPoint.telephone",
-        "roles": "coalesce(u.p.roles, [])",
-    })
+    return Select(_unnest("d.s.parties"), {
+        "ocid": "u.ocid",
+        "party_id": "coalesce(u.x.id, '#' || (u.pos - 1))",
+        "subject_id": ("CASE WHEN nullif(u.x.identifier.id, '') IS NOT NULL THEN "
+                       "coalesce(u.x.identifier.scheme || '-', '') || u.x.identifier.id "
+                       "ELSE coalesce(u.x.id, '#' || (u.pos - 1)) END"),
+        "name": "u.x.name",
+        "scheme": "u.x.identifier.scheme",
+        "identifier": "u.x.identifier.id",
+        "legal_name": "u.x.identifier.legalName",
+        "street_address": "u.x.address.streetAddress",
+        "locality": "u.x.address.locality",
+        "region": "u.x.address.region",
+        "postal_code": "u.x.address.postalCode",
+        "country": "u.x.address.countryName",
+        "region_code": "u.x.details.katoCode",
+        "contact_name": "u.x.contactPoint.name",
+        "email": "u.x.contactPoint.email",
+        "telephone": "u.x.contactPoint.telephone",
+        "roles": "coalesce(u.x.roles, [])",
+    }, key="u.k")
 
 
 def _bids() -> tuple[Select, Select]:
-    bids = Select("{src} d, unnest(d.s.bids.details) WITH ORDINALITY AS u(b, pos)", {
-        "ocid": "d.s.ocid",
+    bids = Select(_unnest("d.s.bids.details"), {
+        "ocid": "u.ocid",
         "position": "CAST(u.pos - 1 AS INTEGER)",
-        "bid_id": "u.b.id",
-        "date_text": "u.b.date",
-        "status": "u.b.status",
-        "related_lots": "coalesce(u.b.relatedLots, [])",
-    })
-    bids.ts("date", "u.b.date", _ptr("/bids/details/", "u.pos", "/date"))
-    _value(bids, "amount", "currency", "u.b.value", "/bids/details/", "u.pos")
-    tenderers = Select(
-        "{src} d, unnest(d.s.bids.details) WITH ORDINALITY AS u(b, pos), unnest(u.b.tenderers) AS t(tt)", {
-            "ocid": "d.s.ocid",
-            "bid_position": "CAST(u.pos - 1 AS INTEGER)",
-            "bid_id": "u.b.id",
-            "party_id": "t.tt.id",
-            "name": "t.tt.name",
-        })
+        "bid_id": "u.x.id",
+        "date_text": "u.x.date",
+        "status": "u.x.status",
+        "related_lots": "coalesce(u.x.relatedLots, [])",
+    }, key="u.k")
+    bids.ts("date", "u.x.date", _ptr("/bids/details/", "u.pos", "/date"))
+    _value(bids, "amount", "currency", "u.x.value", _ptr("/bids/details/", "u.pos", "/value/amount"))
+    tenderers = Select(_unnest2("d.s.bids.details", "tenderers"), {
+        "ocid": "u.ocid",
+        "bid_position": "CAST(u.ppos - 1 AS INTEGER)",
+        "bid_id": "u.pid",
+        "party_id": "u.x.id",
+        "name": "u.x.name",
+    }, key="u.k")
     return bids, tenderers
 
 
 def _awards() -> tuple[Select, Select]:
-    awards = Select("{src} d, unnest(d.s.awards) WITH ORDINALITY AS u(a, pos)", {
-        "ocid": "d.s.ocid",
+    awards = Select(_unnest("d.s.awards"), {
+        "ocid": "u.ocid",
         "position": "CAST(u.pos - 1 AS INTEGER)",
-        "award_id": "u.a.id",
-        "title": "u.a.title",
-        "status": "u.a.status",
-        "date_text": "u.a.date",
-        "related_lots": "coalesce(u.a.relatedLots, [])",
-        "related_bid": "u.a.relatedBid",
-    })
-    awards.ts("date", "u.a.date", _ptr("/awards/", "u.pos", "/date"))
-    _value(awards, "amount", "currency", "u.a.value", "/awards/", "u.pos")
-    suppliers = Select(
-        "{src} d, unnest(d.s.awards) WITH ORDINALITY AS u(a, pos), unnest(u.a.suppliers) AS t(sp)", {
-            "ocid": "d.s.ocid",
-            "award_position": "CAST(u.pos - 1 AS INTEGER)",
-            "award_id": "u.a.id",
-            "party_id": "t.sp.id",
-            "name": "t.sp.name",
-        })
+        "award_id": "u.x.id",
+        "title": "u.x.title",
+        "status": "u.x.status",
+        "date_text": "u.x.date",
+        "related_lots": "coalesce(u.x.relatedLots, [])",
+        "related_bid": "u.x.relatedBid",
+    }, key="u.k")
+    awards.ts("date", "u.x.date", _ptr("/awards/", "u.pos", "/date"))
+    _value(awards, "amount", "currency", "u.x.value", _ptr("/awards/", "u.pos", "/value/amount"))
+    suppliers = Select(_unnest2("d.s.awards", "suppliers"), {
+        "ocid": "u.ocid",
+        "award_position": "CAST(u.ppos - 1 AS INTEGER)",
+        "award_id": "u.pid",
+        "party_id": "u.x.id",
+        "name": "u.x.name",
+    }, key="u.k")
     return awards, suppliers
 
 
 def _contracts() -> tuple[Select, Select]:
-    contracts = Select("{src} d, unnest(d.s.contracts) WITH ORDINALITY AS u(c, pos)", {
-        "ocid": "d.s.ocid",
+    contracts = Select(_unnest("d.s.contracts"), {
+        "ocid": "u.ocid",
         "position": "CAST(u.pos - 1 AS INTEGER)",
-        "contract_id": "u.c.id",
-        "award_id": "u.c.awardID",
-        "title": "u.c.title",
-        "status": "u.c.status",
-        "date_signed_text": "u.c.dateSigned",
-    })
-    contracts.ts("date_signed", "u.c.dateSigned", _ptr("/contracts/", "u.pos", "/dateSigned"))
-    contracts.ts("period_start", "u.c.period.startDate", _ptr("/contracts/", "u.pos", "/period/startDate"))
-    contracts.ts("period_end", "u.c.period.endDate", _ptr("/contracts/", "u.pos", "/period/endDate"))
-    _value(contracts, "amount", "currency", "u.c.value", "/contracts/", "u.pos")
-    amendments = Select(
-        "{src} d, unnest(d.s.contracts) WITH ORDINALITY AS u(c, pos), "
-        "unnest(u.c.amendments) WITH ORDINALITY AS m(am, mpos)", {
-            "ocid": "d.s.ocid",
-            "contract_position": "CAST(u.pos - 1 AS INTEGER)",
-            "contract_id": "u.c.id",
-            "position": "CAST(m.mpos - 1 AS INTEGER)",
-            "amendment_id": "m.am.id",
-            "rationale": "m.am.rationale",
-            "description": "m.am.description",
-            "amends_release_id": "m.am.amendsReleaseID",
-            "release_id": "m.am.releaseID",
-        })
-    amendments.ts("date", "m.am.date",
-                  "('/contracts/' || (u.pos - 1) || '/amendments/' || (m.mpos - 1) || '/date')")
+        "contract_id": "u.x.id",
+        "award_id": "u.x.awardID",
+        "title": "u.x.title",
+        "status": "u.x.status",
+        "date_signed_text": "u.x.dateSigned",
+    }, key="u.k")
+    contracts.ts("date_signed", "u.x.dateSigned", _ptr("/contracts/", "u.pos", "/dateSigned"))
+    contracts.ts("period_start", "u.x.period.startDate", _ptr("/contracts/", "u.pos", "/period/startDate"))
+    contracts.ts("period_end", "u.x.period.endDate", _ptr("/contracts/", "u.pos", "/period/endDate"))
+    _value(contracts, "amount", "currency", "u.x.value", _ptr("/contracts/", "u.pos", "/value/amount"))
+    amendments = Select(_unnest2("d.s.contracts", "amendments"), {
+        "ocid": "u.ocid",
+        "contract_position": "CAST(u.ppos - 1 AS INTEGER)",
+        "contract_id": "u.pid",
+        "position": "CAST(u.pos - 1 AS INTEGER)",
+        "amendment_id": "u.x.id",
+        "rationale": "u.x.rationale",
+        "description": "u.x.description",
+        "amends_release_id": "u.x.amendsReleaseID",
+        "release_id": "u.x.releaseID",
+    }, key="u.k")
+    amendments.ts("date", "u.x.date", "('/contracts/' || (u.ppos - 1) || '/amendments/' || (u.pos - 1) || '/date')")
     return contracts, amendments
 
 
 def _lots() -> Select:
-    lots = Select("{src} d, unnest(d.s.tender.lots) WITH ORDINALITY AS u(l, pos)", {
-        "ocid": "d.s.ocid",
-        "lot_id": "coalesce(u.l.id, '#' || (u.pos - 1))",
-        "title": "u.l.title",
-        "description": "u.l.description",
-        "status": "u.l.status",
-    })
-    _value(lots, "amount", "currency", "u.l.value", "/tender/lots/", "u.pos")
+    lots = Select(_unnest("d.s.tender.lots"), {
+        "ocid": "u.ocid",
+        "lot_id": "coalesce(u.x.id, '#' || (u.pos - 1))",
+        "title": "u.x.title",
+        "description": "u.x.description",
+        "status": "u.x.status",
+    }, key="u.k")
+    _value(lots, "amount", "currency", "u.x.value", _ptr("/tender/lots/", "u.pos", "/value/amount"))
     return lots
 
 
 def _tenderers() -> Select:
-    return Select("{src} d, unnest(d.s.tender.tenderers) WITH ORDINALITY AS u(t, pos)", {
-        "ocid": "d.s.ocid",
-        "party_id": "coalesce(u.t.id, '#' || (u.pos - 1))",
-        "name": "u.t.name",
-    })
+    return Select(_unnest("d.s.tender.tenderers"), {
+        "ocid": "u.ocid",
+        "party_id": "coalesce(u.x.id, '#' || (u.pos - 1))",
+        "name": "u.x.name",
+    }, key="u.k")
 
 
 def _build() -> dict[str, list[Select]]:

@@ -36,7 +36,7 @@ from aiqyn.ingest.readers import CHUNK_BYTES, Problem, Units, _raw_text, classif
 from aiqyn.store.schema import SCHEMA
 
 CANONICAL = [t for t in SCHEMA.tables if t not in ("releases", "rejects", "ingest_runs")]
-_CONTAINER_PATHS = "[" + ", ".join(f"'{p}'" for p in CONTAINERS) + "]"
+_ROOT_AND_CONTAINER_PATHS = "['$', " + ", ".join(f"'{p}'" for p in CONTAINERS) + "]"
 
 
 @dataclass
@@ -265,10 +265,15 @@ class Ingestor:
         con = self.con
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _docs AS
-            SELECT k, line, pointer, s,
-                   CASE WHEN s IS NOT NULL THEN json_type(raw, {_CONTAINER_PATHS}) END AS ctypes
-            FROM (SELECT k, line, pointer, raw, try(json_transform(raw, {STRUCTURE_SQL})) AS s FROM _batch_arrow)
+            SELECT k, line, pointer, CASE WHEN t[1] = 'OBJECT' THEN s END AS s, hash, t[2:] AS ctypes
+            FROM (
+                SELECT k, line, pointer, s, CAST(hash(rtrim(raw)) AS VARCHAR) AS hash,
+                       CASE WHEN s IS NOT NULL THEN json_type(raw, {_ROOT_AND_CONTAINER_PATHS}) END AS t
+                FROM (SELECT k, line, pointer, raw, try(json_transform(raw, {STRUCTURE_SQL})) AS s
+                      FROM _batch_arrow))
         """)
+        # (json_transform turns an array, a string or a number into a struct of NULLs: such a unit, which
+        # is not a JSON object, gets s = NULL and is diagnosed below rather than taken for a release.)
         rejects: list[Reject] = []
         # Not a JSON object: orjson says why and where.
         for name, line, pointer, raw in con.execute(
@@ -331,11 +336,9 @@ class Ingestor:
         run_id = self.result.run_id
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _cand AS
-            SELECT d.k, d.s.ocid AS ocid,
-                   coalesce(nullif(d.s.id, ''), 'hash:' || CAST(hash(rtrim(b.raw)) AS VARCHAR)) AS release_id,
-                   d.s.date AS date_text, TRY_CAST(d.s.date AS TIMESTAMPTZ) AS date,
-                   CAST(hash(rtrim(b.raw)) AS VARCHAR) AS hash
-            FROM _docs d JOIN _batch_arrow b USING (k)
+            SELECT d.k, d.s.ocid AS ocid, coalesce(nullif(d.s.id, ''), 'hash:' || d.hash) AS release_id,
+                   d.s.date AS date_text, TRY_CAST(d.s.date AS TIMESTAMPTZ) AS date, d.hash
+            FROM _docs d
             QUALIFY row_number() OVER (PARTITION BY d.s.ocid, release_id
                                        ORDER BY date DESC NULLS LAST, hash DESC) = 1
         """)
@@ -345,7 +348,8 @@ class Ingestor:
             CREATE OR REPLACE TEMP TABLE _new AS
             SELECT c.* FROM _cand c LEFT JOIN releases r ON r.ocid = c.ocid AND r.release_id = c.release_id
             WHERE r.ocid IS NULL OR (r.hash <> c.hash AND
-                  (coalesce(c.date, '-infinity'::TIMESTAMPTZ), c.hash) > (coalesce(r.date, '-infinity'::TIMESTAMPTZ), r.hash))
+                  (coalesce(c.date, '-infinity'::TIMESTAMPTZ), c.hash)
+                  > (coalesce(r.date, '-infinity'::TIMESTAMPTZ), r.hash))
         """)
         new = con.execute("SELECT count(*) FROM _new").fetchone()[0]  # type: ignore[index]
         self.result.accepted += new
@@ -358,7 +362,7 @@ class Ingestor:
         con.execute("""
             INSERT INTO releases
             SELECT n.ocid, n.release_id, n.date, n.date_text, n.hash, CAST(b.source AS VARCHAR),
-                   concat_ws(' ', 'line ' || b.line, b.pointer), ?, CAST(rtrim(b.raw) AS JSON)
+                   concat_ws(' ', 'line ' || b.line, b.pointer), ?, rtrim(b.raw)
             FROM _new n JOIN _batch_arrow b USING (k)
         """, [run_id])
         for table in CANONICAL:
@@ -417,7 +421,7 @@ class Ingestor:
         con.execute(f"""
             INSERT INTO processes ({own_cols}, release_id, release_date, n_releases, region_code, year)
             WITH rel AS (
-                SELECT ocid, arg_max(release_id, coalesce(date, '-infinity'::TIMESTAMPTZ)) AS release_id,
+                SELECT ocid, arg_max(release_id, (coalesce(date, '-infinity'::TIMESTAMPTZ), release_id)) AS release_id,
                        max(date) AS release_date, CAST(count(*) AS INTEGER) AS n_releases
                 FROM releases WHERE ocid IN (SELECT ocid FROM _affected) GROUP BY ocid
             ), buyer_region AS (
@@ -442,6 +446,9 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: list[Path], strict: bool
     """Ingest files (directories are walked for *.json, *.jsonl, *.ndjson and their .gz) into `con`."""
     ingestor = Ingestor(con, strict=strict, progress=progress)
     files = expand_paths(paths)
+    # Checkpoint once at the end rather than after every batch: each checkpoint recompresses the
+    # tables' last row groups, which made commits the largest cost of an ingest.
+    con.execute("SET checkpoint_threshold = '16GB'")
     ingestor.begin([str(p) for p in paths])
     status = "complete"
     try:
@@ -451,7 +458,9 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: list[Path], strict: bool
     except BaseException:
         ingestor.finish("interrupted")
         raise
-    return ingestor.finish(status)
+    result = ingestor.finish(status)
+    con.execute("CHECKPOINT")
+    return result
 
 
 DATA_SUFFIXES = (".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz", ".gz")

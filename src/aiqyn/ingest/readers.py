@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,7 +25,11 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-CHUNK_BYTES = 32 << 20
+# Input is cut into batches of about CHUNK_BYTES; each batch is one transaction. $AIQYN_CHUNK_BYTES
+# overrides it (tests use small batches to exercise commits and interruptions on little data).
+CHUNK_BYTES = int(os.environ.get("AIQYN_CHUNK_BYTES") or 32 << 20)
+READ_BYTES = min(CHUNK_BYTES, 1 << 20)  # bytes asked of the stream at once: little is lost when it breaks
+BOM = b"\xef\xbb\xbf"
 MAX_RAW_KEPT = 10 << 20  # at most this much raw text of one problem is kept in the rejects table
 
 
@@ -91,7 +96,7 @@ def open_source(path: Path) -> tuple[IO[bytes], _Counting]:
     counter = _Counting(open(path, "rb", buffering=0))  # noqa: SIM115
     with open(path, "rb") as probe:
         magic = probe.read(2)
-    stream: IO[bytes]
+    stream: Any
     if magic == b"\x1f\x8b":
         stream = gzip.GzipFile(fileobj=io.BufferedReader(counter, 1 << 20), mode="rb")
     else:
@@ -111,7 +116,7 @@ def read_units(path: Path) -> Iterator[Units | Problem]:
         except _READ_ERRORS as exc:
             yield Problem(None, None, f"cannot read the file: {exc}", "")
             return
-        if head.startswith(b"\xef\xbb\xbf"):
+        if head.startswith(BOM):
             stream.read(3)
             head = head[3:]
         stripped = head.lstrip()
@@ -128,7 +133,9 @@ def read_units(path: Path) -> Iterator[Units | Problem]:
             yield from _read_document(stream, counter, is_array=False)
         else:
             first_line = stripped.split(b"\n", 1)[0]
-            yield Problem(1, None, "not JSON: a file of OCDS data starts with '{' or '['", _raw_text(first_line))
+            yield Problem(
+                1, None, "not JSON: a file of OCDS data starts with '{' or '['", _raw_text(first_line)
+            )
     finally:
         stream.close()
 
@@ -167,34 +174,56 @@ def _read_json_lines(stream: IO[bytes], counter: _Counting) -> Iterator[Units | 
     carry: list[bytes] = []
     next_line = 1
     while True:
-        try:
-            data = stream.read(CHUNK_BYTES)
-        except _READ_ERRORS as exc:
-            tail = b"".join(carry)
-            yield Problem(
-                next_line if tail.strip() else None, None,
-                f"the file is truncated or corrupt ({exc}); everything before line {next_line} was read",
-                _raw_text(tail),
-            )
-            return
-        if not data:
+        # On a read error (a truncated or corrupt gzip stream), the whole lines read before it are kept.
+        data, failure = _read_chunk(stream)
+        if not data and failure is None:
             break
         cut = data.rfind(b"\n") + 1
         if cut == 0:
             carry.append(data)
-            continue
-        body = b"".join([*carry, data[:cut]]) if carry else data[:cut]
-        carry = [data[cut:]] if cut < len(data) else []
-        units, problems, next_line = _split_lines(body, next_line, counter.count)
-        yield from problems
-        if units is not None:
-            yield units
+        else:
+            body = b"".join([*carry, data[:cut]]) if carry else data[:cut]
+            carry = [data[cut:]] if cut < len(data) else []
+            units, problems, next_line = _split_lines(body, next_line, counter.count)
+            yield from problems
+            if units is not None:
+                yield units
+        if failure is not None:
+            tail = b"".join(carry)
+            yield Problem(
+                next_line if tail.strip() else None,
+                None,
+                f"the file is truncated or corrupt ({failure}); everything before line {next_line} was read",
+                _raw_text(tail),
+            )
+            return
     tail = b"".join(carry)
     if tail.strip():
         units, problems, next_line = _split_lines(tail + b"\n", next_line, counter.count)
         yield from problems
         if units is not None:
             yield units
+
+
+def _read_chunk(stream: IO[bytes]) -> tuple[bytes, Exception | None]:
+    """About CHUNK_BYTES from the stream, read in pieces; on a read error, what was read before it.
+
+    `read1` hands over what one step of decompression gives, so a truncated gzip stream loses almost
+    nothing of what precedes the break (`read(n)` would drop up to n bytes already decompressed).
+    """
+    read = getattr(stream, "read1", stream.read)
+    pieces: list[bytes] = []
+    size = 0
+    while size < CHUNK_BYTES:
+        try:
+            piece = read(min(READ_BYTES, CHUNK_BYTES - size))
+        except _READ_ERRORS as exc:
+            return b"".join(pieces), exc
+        if not piece:
+            break
+        pieces.append(piece)
+        size += len(piece)
+    return b"".join(pieces), None
 
 
 def _split_lines(body: bytes, first_line: int, position: int) -> tuple[Units | None, list[Problem], int]:
@@ -228,14 +257,19 @@ def _split_lines(body: bytes, first_line: int, position: int) -> tuple[Units | N
         good: list[str] = []
         bounds = offsets.tolist()
         for i in range(len(kept_starts)):
-            piece = body[bounds[i]:bounds[i + 1]]
+            piece = body[bounds[i] : bounds[i + 1]]
             try:
                 good.append(piece.decode("utf-8"))
                 good_lines.append(int(line_numbers[i]))
             except UnicodeDecodeError as exc:
-                problems.append(Problem(int(line_numbers[i]), None,
-                                        f"not valid UTF-8 ({exc.reason} at byte {exc.start} of the line)",
-                                        _raw_text(piece.rstrip())))
+                problems.append(
+                    Problem(
+                        int(line_numbers[i]),
+                        None,
+                        f"not valid UTF-8 ({exc.reason} at byte {exc.start} of the line)",
+                        _raw_text(piece.rstrip()),
+                    )
+                )
         if not good:
             return None, problems, next_line
         line_numbers = np.array(good_lines, dtype=np.int64)
@@ -249,6 +283,7 @@ def _read_document(stream: IO[bytes], counter: _Counting, is_array: bool) -> Ite
     batch_bytes = 0
     prefix = "item" if is_array else None
     pointer_base = ""
+    done = 0  # elements read whole
     try:
         if prefix is None:
             keys, whole = _top_level(stream)
@@ -265,8 +300,14 @@ def _read_document(stream: IO[bytes], counter: _Counting, is_array: bool) -> Ite
                 prefix, pointer_base = "releases.item", "/releases/"
             else:
                 shown = ", ".join(sorted(keys)[:12]) or "none"
-                yield Problem(None, "", "unknown package shape: a JSON object that is neither a release, a "
-                              f"record, nor a release or record package (top-level keys: {shown})", "")
+                _rewind(stream)
+                yield Problem(
+                    None,
+                    "",
+                    "unknown package shape: a JSON object that is neither a release, a "
+                    f"record, nor a release or record package (top-level keys: {shown})",
+                    _raw_text(stream.read(MAX_RAW_KEPT)),
+                )
                 return
         else:
             pointer_base = "/"
@@ -277,6 +318,7 @@ def _read_document(stream: IO[bytes], counter: _Counting, is_array: bool) -> Ite
                     continue
                 batch.append(item)
                 batch_bytes += len(item[1])
+            done = n + 1
             if batch_bytes >= CHUNK_BYTES:
                 yield _units_of(batch, counter.count)
                 batch, batch_bytes = [], 0
@@ -284,8 +326,14 @@ def _read_document(stream: IO[bytes], counter: _Counting, is_array: bool) -> Ite
         if batch:
             yield _units_of(batch, counter.count)
             batch = []
-        yield Problem(None, pointer_base or "", f"malformed or truncated JSON: {exc}; "
-                      "every element before this point was read", "")
+        where = f"{pointer_base}{done}" if pointer_base else ""
+        message = " ".join(str(exc).split())  # one line: yajl quotes the text around the error on several
+        yield Problem(
+            None,
+            where,
+            f"malformed or truncated JSON: {message}; every element before this point was read",
+            "",
+        )
     if batch:
         yield _units_of(batch, counter.count)
 
@@ -293,13 +341,26 @@ def _read_document(stream: IO[bytes], counter: _Counting, is_array: bool) -> Ite
 def _top_level(stream: IO[bytes]) -> tuple[set[str], Any]:
     """The top-level keys of the JSON object in `stream`; the object itself when it is not a package."""
     keys: set[str] = set()
-    for prefix, event, value in ijson.parse(stream):
-        if prefix == "" and event == "map_key":
-            keys.add(value)
-    stream.seek(0)
+    try:
+        for prefix, event, value in ijson.parse(stream):
+            if prefix == "" and event == "map_key":
+                keys.add(value)
+    except (ijson.JSONError, *_READ_ERRORS):
+        if "ocid" in keys or not keys & {"releases", "records"}:
+            raise
+        # A package that breaks further on: its elements before the break are still read (the error
+        # comes again there).
+    _rewind(stream)
     if "ocid" in keys:
         return keys, orjson.loads(stream.read())
     return keys, None
+
+
+def _rewind(stream: IO[bytes]) -> None:
+    """Back to the start of the document, past a UTF-8 byte order mark."""
+    stream.seek(0)
+    if stream.read(3) != BOM:
+        stream.seek(0)
 
 
 def classify(obj: Any, pointer: str) -> Iterator[tuple[str, bytes] | Problem]:
@@ -310,20 +371,28 @@ def classify(obj: Any, pointer: str) -> Iterator[tuple[str, bytes] | Problem]:
     """
     if not isinstance(obj, dict):
         kind = type(obj).__name__.replace("dict", "object").replace("list", "array").replace("str", "string")
-        yield Problem(None, pointer or "/", f"expected a JSON object (a release or record), got {kind}",
-                      _raw_text(orjson.dumps(obj)))
+        yield Problem(
+            None,
+            pointer or "/",
+            f"expected a JSON object (a release or record), got {kind}",
+            _raw_text(orjson.dumps(obj)),
+        )
         return
     if "records" in obj and "ocid" not in obj:
         records = obj["records"]
         if not isinstance(records, list):
-            yield Problem(None, f"{pointer}/records", "records must be an array", _raw_text(orjson.dumps(obj)))
+            yield Problem(
+                None, f"{pointer}/records", "records must be an array", _raw_text(orjson.dumps(obj))
+            )
             return
         for i, record in enumerate(records):
             yield from classify(record, f"{pointer}/records/{i}")
     elif "releases" in obj and "ocid" not in obj:
         releases = obj["releases"]
         if not isinstance(releases, list):
-            yield Problem(None, f"{pointer}/releases", "releases must be an array", _raw_text(orjson.dumps(obj)))
+            yield Problem(
+                None, f"{pointer}/releases", "releases must be an array", _raw_text(orjson.dumps(obj))
+            )
             return
         for i, release in enumerate(releases):
             yield from classify(release, f"{pointer}/releases/{i}")
@@ -332,17 +401,29 @@ def classify(obj: Any, pointer: str) -> Iterator[tuple[str, bytes] | Problem]:
         if isinstance(compiled, dict) and "ocid" not in compiled and "ocid" in obj:
             compiled = {"ocid": obj["ocid"], **compiled}
         if not isinstance(compiled, dict):
-            yield Problem(None, f"{pointer}/compiledRelease", "compiledRelease must be an object",
-                          _raw_text(orjson.dumps(obj)))
+            yield Problem(
+                None,
+                f"{pointer}/compiledRelease",
+                "compiledRelease must be an object",
+                _raw_text(orjson.dumps(obj)),
+            )
             return
         yield f"{pointer}/compiledRelease", orjson.dumps(compiled)
     elif "releases" in obj:  # a record without a compiled release
         releases = obj["releases"]
-        embedded = [r for r in releases if isinstance(r, dict) and ("tag" in r or "date" in r or "tender" in r)] \
-            if isinstance(releases, list) else []
+        embedded = (
+            [r for r in releases if isinstance(r, dict) and ("tag" in r or "date" in r or "tender" in r)]
+            if isinstance(releases, list)
+            else []
+        )
         if not embedded:
-            yield Problem(None, pointer or "/", "record has neither a compiledRelease nor embedded releases "
-                          "(linked releases only): fetch the releases and ingest them", _raw_text(orjson.dumps(obj)))
+            yield Problem(
+                None,
+                pointer or "/",
+                "record has neither a compiledRelease nor embedded releases "
+                "(linked releases only): fetch the releases and ingest them",
+                _raw_text(orjson.dumps(obj)),
+            )
             return
         for i, release in enumerate(releases):
             if isinstance(release, dict) and release in embedded:

@@ -1,0 +1,82 @@
+"""Ingest benchmark: `aiqyn ingest` against the bare cost of DuckDB parsing the same file.
+
+Usage: python bench/ingest_bench.py [--tenders N] [--seed S]   (default 100,000; results in bench/README.md)
+
+Generates N compiled releases once (cached in bench/out/N), then in one run measures:
+  1. bare parse: SELECT count(*) FROM read_json('releases.jsonl') in DuckDB;
+  2. aiqyn ingest into a new store (wall time and peak memory, from /usr/bin/time -v when present);
+  3. aiqyn ingest again of the same file (every release unchanged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parent
+AIQYN = [sys.executable, "-m", "aiqyn.cli"]
+
+
+def timed(cmd: list[str]) -> tuple[float, float | None]:
+    """(seconds, peak RSS in MiB) of a command."""
+    gnu_time = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+    full = [gnu_time, "-v", *cmd] if gnu_time else cmd
+    started = time.monotonic()
+    proc = subprocess.run(full, capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
+    match = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    return seconds, (int(match.group(1)) / 1024 if match else None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--tenders", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    out = ROOT / "out" / str(args.tenders)
+    data = out / "releases.jsonl"
+    if not data.exists():
+        gen_s, gen_mb = timed(
+            [*AIQYN, "generate", "--tenders", str(args.tenders), "--seed", str(args.seed), "--out", str(out)]
+        )
+        print(f"generate {args.tenders:,}: {gen_s:.1f} s, peak {gen_mb or 0:.0f} MiB")
+    size_mb = data.stat().st_size / 1e6
+    con = duckdb.connect()
+    started = time.monotonic()
+    count = con.execute(f"SELECT count(*) FROM read_json('{data}')").fetchone()[0]  # type: ignore[index]
+    bare = time.monotonic() - started
+    con.close()
+    db = out / "bench.duckdb"
+    for suffix in ("", ".wal"):
+        Path(str(db) + suffix).unlink(missing_ok=True)
+    first_s, first_mb = timed([*AIQYN, "ingest", "--quiet", "--db", str(db), str(data)])
+    again_s, again_mb = timed([*AIQYN, "ingest", "--quiet", "--db", str(db), str(data)])
+    rows = [
+        ("DuckDB bare parse: count(*) FROM read_json", bare, None),
+        ("aiqyn ingest, new store", first_s, first_mb),
+        ("aiqyn ingest, same file again (all unchanged)", again_s, again_mb),
+    ]
+    print(f"\n{count:,} compiled releases, {size_mb:,.0f} MB, {os.cpu_count()} cores\n")
+    print("| step | seconds | releases/s | x bare | peak MiB |")
+    print("|---|---:|---:|---:|---:|")
+    for name, seconds, mb in rows:
+        print(
+            f"| {name} | {seconds:.1f} | {count / seconds:,.0f} | {seconds / bare:.1f} | "
+            f"{'' if mb is None else f'{mb:,.0f}'} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

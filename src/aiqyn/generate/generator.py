@@ -1,0 +1,617 @@
+"""A realistic, Kazakhstan-like procurement data set with planted corruption schemes.
+
+Writes JSON lines of OCDS compiled releases and `truth.json`, which names the processes, buyers and
+suppliers that carry each planted scheme, so that detection can be measured. Deterministic for a seed.
+
+Buyers are akimats, schools, hospitals, kindergartens and departments of real districts (KATO); suppliers
+are companies with valid BINs whose first digits are their registration year and month; methods, their
+shares and their minimum submission periods follow goszakup.gov.kz; amounts are in tenge with a
+log-normal skew; medicines are bought at prices under the Ministry of Health's ceiling prices.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import math
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from aiqyn.generate.catalog import (
+    BUYER_KINDS,
+    CATALOG,
+    COMPANY_SUFFIXES,
+    COMPANY_WORDS,
+    COMPETITIVE,
+    FIRST_NAMES,
+    LAST_NAMES,
+    LEGAL_FORMS,
+    METHODS,
+    STREETS,
+    Good,
+)
+from aiqyn.ids import make_bin
+from aiqyn.reference import KatoUnit, kato_units, medicines
+
+MCI = 3_692  # monthly calculation index (МРП), tenge, 2024
+SPLIT_THRESHOLD = 4_000 * MCI  # request for price proposals is allowed below 4,000 MCI
+
+# Planted schemes and their default rates (share of processes carrying each).
+SCHEMES: dict[str, tuple[float, str]] = {
+    "favoured_supplier": (
+        0.02,
+        "a buyer captured by one supplier, who wins its competitive tenders as the only bidder",
+    ),
+    "bid_rigging": (
+        0.02,
+        "a ring of suppliers bids together: cover bids at identical or fixed-gap prices, winners in rotation",
+    ),
+    "splitting": (
+        0.015,
+        "one buyer buys the same goods code in several purchases within 30 days, each under "
+        f"the threshold of {SPLIT_THRESHOLD:,} KZT (4,000 MCI), together above it",
+    ),
+    "short_period": (0.02, "a tender open for fewer days than the legal minimum of its method"),
+    "overpricing": (
+        0.02,
+        "an item bought at 1.8-3.5 times its typical unit price, or a medicine above its ceiling price",
+    ),
+    "amendment_inflation": (0.02, "contract value raised by amendments by 30-80% over the award"),
+    "new_winner": (0.015, "the winner of a large contract was registered (BIN) 0-2 months before the tender"),
+    "shared_contacts": (0.015, "bidders of one tender share a phone or an address"),
+}
+
+YEARS = (2022, 2023, 2024, 2025)
+
+
+@dataclass
+class Org:
+    bin: str
+    name: str
+    kato: KatoUnit
+    street: str
+    phone: str
+    email: str
+    contact: str
+    registered: dt.date
+    kind: str = "company"
+
+    @property
+    def party_id(self) -> str:
+        return f"KZ-BIN-{self.bin}"
+
+    def party(self, roles: list[str]) -> dict[str, Any]:
+        return {
+            "id": self.party_id,
+            "name": self.name,
+            "identifier": {"scheme": "KZ-BIN", "id": self.bin, "legalName": self.name},
+            "address": {
+                "streetAddress": self.street,
+                "locality": self.kato.name_ru,
+                "region": _oblast_name(self.kato),
+                "countryName": "Казахстан",
+            },
+            "contactPoint": {"name": self.contact, "telephone": self.phone, "email": self.email},
+            "roles": roles,
+            "details": {"katoCode": self.kato.kato},
+        }
+
+    def ref(self) -> dict[str, str]:
+        return {"id": self.party_id, "name": self.name}
+
+
+_OBLASTS: dict[str, str] = {}
+
+
+def _oblast_name(unit: KatoUnit) -> str:
+    if not _OBLASTS:
+        _OBLASTS.update({u.kato: u.name_ru for u in kato_units() if u.level == "oblast"})
+    return _OBLASTS.get(unit.region, unit.name_ru)
+
+
+@dataclass
+class Truth:
+    processes: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in SCHEMES})
+    buyers: dict[str, set[str]] = field(default_factory=lambda: {s: set() for s in SCHEMES})
+    suppliers: dict[str, set[str]] = field(default_factory=lambda: {s: set() for s in SCHEMES})
+
+
+def _iso(ts: dt.datetime) -> str:
+    # Kazakhstan moved to a single time zone, UTC+5, on 1 March 2024.
+    offset = 6 if ts < dt.datetime(2024, 3, 1) else 5
+    return ts.strftime("%Y-%m-%dT%H:%M:%S") + f"+0{offset}:00"
+
+
+class Generator:
+    def __init__(self, tenders: int, seed: int, rates: dict[str, float] | None = None):
+        self.n = tenders
+        self.rng = random.Random(seed)
+        self.seed = seed
+        self.rates = {name: default for name, (default, _) in SCHEMES.items()}
+        self.rates.update(rates or {})
+        self.truth = Truth()
+        self._serial = 0
+        self._used_bins: set[str] = set()
+        self._used_phones: set[str] = set()
+        units = kato_units()
+        self.districts = [u for u in units if u.level == "district"]
+        self.medicines = [m for m in medicines() if m.ceiling_price > 0]
+        n_buyers = max(40, tenders // 60)
+        n_suppliers = max(120, tenders // 12)
+        self.buyers = [self._buyer(i) for i in range(n_buyers)]
+        self.suppliers = [self._company(self._registration(1998, 2020)) for _ in range(n_suppliers)]
+        by_region: dict[str, list[Org]] = {}
+        for s in self.suppliers:
+            by_region.setdefault(s.kato.region, []).append(s)
+        self.suppliers_by_region = by_region
+        rng = self.rng
+        # Captured buyers, each with its favourite supplier; bid-rigging rings with their price pattern.
+        n_captured = max(2, n_buyers // 30)
+        self.captured = [(b, rng.choice(self.suppliers)) for b in rng.sample(self.buyers, n_captured)]
+        n_rings = max(2, n_suppliers // 150)
+        self.rings: list[dict[str, Any]] = []
+        for _ in range(n_rings):
+            members = rng.sample(self.suppliers, rng.randint(3, 5))
+            pattern = rng.choice(["identical", "fixed_gap", "fixed_gap"])
+            self.rings.append(
+                {"members": members, "pattern": pattern, "gap": rng.choice([0.02, 0.03, 0.05]), "turn": 0}
+            )
+
+    # -- organisations ------------------------------------------------------------------------------
+    def _registration(self, first_year: int, last_year: int) -> dt.date:
+        return dt.date(self.rng.randint(first_year, last_year), self.rng.randint(1, 12), 1)
+
+    def _bin(self, registered: dt.date) -> str:
+        while True:
+            number = make_bin(registered.year, registered.month, self.rng.randrange(100000))
+            if number and number not in self._used_bins:
+                self._used_bins.add(number)
+                return number
+
+    def _phone(self) -> str:
+        while True:
+            phone = (
+                f"+7 7{self.rng.choice('0145678')}{self.rng.randint(0, 9)} {self.rng.randint(100, 999)} "
+                f"{self.rng.randint(10, 99)} {self.rng.randint(10, 99)}"
+            )
+            if phone not in self._used_phones:
+                self._used_phones.add(phone)
+                return phone
+
+    def _person(self) -> str:
+        return f"{self.rng.choice(LAST_NAMES)} {self.rng.choice(FIRST_NAMES)}"
+
+    def _company(self, registered: dt.date, kato: KatoUnit | None = None) -> Org:
+        rng = self.rng
+        name = (
+            f"{rng.choice(LEGAL_FORMS)} «{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_SUFFIXES)}"
+            f"{'' if rng.random() < 0.6 else ' ' + str(rng.randint(1, 99))}»"
+        )
+        number = self._bin(registered)
+        return Org(
+            number,
+            name,
+            kato or rng.choice(self.districts),
+            f"{rng.choice(STREETS)}, {rng.randint(1, 250)}",
+            self._phone(),
+            f"info{number[-6:]}@mail.kz",
+            self._person(),
+            registered,
+        )
+
+    def _buyer(self, i: int) -> Org:
+        rng = self.rng
+        weights = [w for _, _, w in BUYER_KINDS]
+        template, kind, _ = rng.choices(BUYER_KINDS, weights)[0]
+        district = rng.choice(self.districts)
+        name = template.format(
+            district=district.name_ru, region=_oblast_name(district), n=rng.randint(1, 120)
+        )
+        registered = self._registration(1995, 2012)
+        return Org(
+            self._bin(registered),
+            name,
+            district,
+            f"{rng.choice(STREETS)}, {rng.randint(1, 120)}",
+            self._phone(),
+            f"goszakup{i}@gov.kz",
+            self._person(),
+            registered,
+            kind,
+        )
+
+    # -- processes ----------------------------------------------------------------------------------
+    def releases(self) -> Iterator[dict[str, Any]]:
+        """The compiled releases, in order; `self.truth` is filled as they are made."""
+        rng = self.rng
+        schemes = list(self.rates)
+        thresholds = []
+        acc = 0.0
+        for s in schemes:
+            acc += self.rates[s]
+            thresholds.append(acc)
+        made = 0
+        while made < self.n:
+            u = rng.random()
+            scheme = next((s for s, t in zip(schemes, thresholds, strict=True) if u < t), None)
+            if scheme == "splitting":
+                group = self._split_group(min(rng.randint(3, 5), self.n - made))
+                made += len(group)
+                yield from group
+                continue
+            made += 1
+            yield self._process(scheme)
+
+    def _ocid(self, serial: int, year: int) -> str:
+        return f"ocds-aiqyn1-{year}-{serial:09d}"
+
+    def _start(self) -> dt.datetime:
+        rng = self.rng
+        year = rng.choice(YEARS)
+        # Spending rises towards the end of the year (the year-end rush is normal, to a degree).
+        month = min(12, 1 + int(12 * rng.random() ** 0.85))
+        day = rng.randint(1, 28)
+        return dt.datetime(year, month, day, rng.randint(9, 17), rng.choice((0, 15, 30, 45)))
+
+    def _method(self, competitive: bool = False) -> tuple[str, str, tuple[int, int], int]:
+        options = [m for m in METHODS if not competitive or m[0] in COMPETITIVE]
+        details, method, _, period, minimum = self.rng.choices(options, [m[2] for m in options])[0]
+        return details, method, period, minimum
+
+    def _items(
+        self, good: Good | None, budget: float | None
+    ) -> tuple[list[dict[str, Any]], float, list[float]]:
+        """Items of a purchase; returns (items, estimated value, each item's reference unit price)."""
+        rng = self.rng
+        if good is None and rng.random() < 0.12:
+            med = rng.choice(self.medicines)
+            qty = rng.randint(10, 3_000)
+            price = round(med.ceiling_price * rng.uniform(0.6, 0.98), 2)
+            item = {
+                "id": "1",
+                "description": f"{med.inn}, {med.characteristic}"[:200],
+                "classification": {"scheme": "ATC", "id": med.atc, "description": med.inn},
+                "quantity": qty,
+                "unit": {"name": med.unit, "value": {"amount": price, "currency": "KZT"}},
+            }
+            return [item], round(price * qty, 2), [med.ceiling_price]
+        goods = [good] if good else rng.sample(CATALOG, 1 if rng.random() < 0.7 else rng.randint(2, 3))
+        items = []
+        total = 0.0
+        for i, g in enumerate(goods):
+            lo, hi = g.quantity
+            qty = int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+            price = round(g.price * math.exp(rng.gauss(0, 0.12)), 2)
+            if budget is not None:
+                qty = max(1, int(budget / len(goods) / price))
+            items.append(
+                {
+                    "id": str(i + 1),
+                    "description": g.name,
+                    "classification": {"scheme": "ENSTRU", "id": g.code, "description": g.name},
+                    "quantity": qty,
+                    "unit": {"name": g.unit, "value": {"amount": price, "currency": "KZT"}},
+                }
+            )
+            total += price * qty
+        return items, round(total, 2), [g.price for g in goods]
+
+    def _process(
+        self,
+        scheme: str | None,
+        buyer: Org | None = None,
+        good: Good | None = None,
+        start: dt.datetime | None = None,
+        budget: float | None = None,
+        method: tuple[str, str, tuple[int, int], int] | None = None,
+    ) -> dict[str, Any]:
+        rng = self.rng
+        self._serial += 1
+        serial = self._serial
+        competitive = scheme in (
+            "favoured_supplier",
+            "bid_rigging",
+            "short_period",
+            "shared_contacts",
+            "new_winner",
+        )
+        favourite: Org | None = None
+        if scheme == "favoured_supplier":
+            buyer, favourite = rng.choice(self.captured)
+        buyer = buyer or rng.choice(self.buyers)
+        start = start or self._start()
+        details, ocds_method, period, minimum = method or self._method(competitive)
+        if scheme == "short_period":
+            days = rng.randint(1, max(1, minimum - 2))
+        else:
+            days = rng.randint(*period) if details not in ("Из одного источника",) else rng.randint(0, 2)
+        end = start + dt.timedelta(days=days, hours=rng.randint(0, 6))
+        items, estimate, references = self._items(good, budget)
+        if scheme == "new_winner":
+            for it in items:  # a large contract
+                it["quantity"] = int(it["quantity"] * max(1.0, 30_000_000 / max(estimate, 1.0)))
+            estimate = round(sum(it["quantity"] * it["unit"]["value"]["amount"] for it in items), 2)
+        if scheme == "overpricing":
+            i = rng.randrange(len(items))
+            is_medicine = items[i]["classification"]["scheme"] == "ATC"
+            factor = rng.uniform(1.35, 2.5) if is_medicine else rng.uniform(1.8, 3.5)
+            items[i]["unit"]["value"]["amount"] = round(references[i] * factor, 2)
+            estimate = round(sum(it["quantity"] * it["unit"]["value"]["amount"] for it in items), 2)
+        year = start.year
+        ocid = self._ocid(serial, year)
+        bidders, prices = self._bids(scheme, buyer, favourite, details, estimate, start)
+        winner_idx = min(range(len(bidders)), key=lambda i: prices[i]) if bidders else None
+        if scheme == "bid_rigging":
+            winner_idx = 0  # the ring's designated winner bids lowest; set in _bids
+        bid_dates = [start + dt.timedelta(hours=rng.randint(1, max(2, days * 24 - 1))) for _ in bidders]
+        award_date = end + dt.timedelta(days=rng.randint(1, 10))
+        parties = {buyer.party_id: buyer.party(["buyer", "procuringEntity"])}
+        for b in bidders:
+            parties.setdefault(b.party_id, b.party(["tenderer"]))
+        release: dict[str, Any] = {
+            "ocid": ocid,
+            "id": f"{ocid}-{_iso(award_date)[:10]}",
+            "date": _iso(award_date + dt.timedelta(days=15)),
+            "tag": ["compiled"],
+            "initiationType": "tender",
+            "language": "ru",
+            "buyer": buyer.ref(),
+            "planning": {
+                "budget": {
+                    "amount": {"amount": round(estimate * rng.uniform(1.0, 1.1), 2), "currency": "KZT"}
+                }
+            },
+            "tender": {
+                "id": f"{serial}",
+                "title": items[0]["description"][:120],
+                "status": "complete",
+                "procurementMethod": ocds_method,
+                "procurementMethodDetails": details,
+                "mainProcurementCategory": _category(items),
+                "value": {"amount": estimate, "currency": "KZT"},
+                "tenderPeriod": {"startDate": _iso(start), "endDate": _iso(end)},
+                "awardPeriod": {"startDate": _iso(end), "endDate": _iso(award_date)},
+                "numberOfTenderers": len(bidders),
+                "procuringEntity": buyer.ref(),
+                "tenderers": [b.ref() for b in bidders],
+                "items": items,
+            },
+            "bids": {
+                "details": [
+                    {
+                        "id": f"{ocid}-bid-{i + 1}",
+                        "date": _iso(bid_dates[i]),
+                        "status": "valid",
+                        "value": {"amount": prices[i], "currency": "KZT"},
+                        "tenderers": [b.ref()],
+                    }
+                    for i, b in enumerate(bidders)
+                ]
+            },
+        }
+        if not bidders or (scheme is None and rng.random() < 0.04):
+            release["tender"]["status"] = "unsuccessful" if bidders else "cancelled"
+            release["parties"] = list(parties.values())
+            return self._record(release, scheme, buyer, [])
+        # A few losing bids are disqualified; never the winner's.
+        for i, bid in enumerate(release["bids"]["details"]):
+            if i != winner_idx and rng.random() < 0.08:
+                bid["status"] = "disqualified"
+        assert winner_idx is not None
+        winner = bidders[winner_idx]
+        parties[winner.party_id] = winner.party(["tenderer", "supplier"])
+        award_value = prices[winner_idx]
+        award_items = [
+            {
+                **it,
+                "unit": {
+                    **it["unit"],
+                    "value": {
+                        "amount": round(it["unit"]["value"]["amount"] * award_value / max(estimate, 1.0), 2),
+                        "currency": "KZT",
+                    },
+                },
+            }
+            for it in items
+        ]
+        release["awards"] = [
+            {
+                "id": f"{ocid}-award-1",
+                "status": "active",
+                "date": _iso(award_date),
+                "value": {"amount": award_value, "currency": "KZT"},
+                "suppliers": [winner.ref()],
+                "items": award_items,
+                "relatedBid": f"{ocid}-bid-{winner_idx + 1}",
+            }
+        ]
+        signed = award_date + dt.timedelta(days=rng.randint(2, 10))
+        contract_value = award_value
+        amendments = []
+        if scheme == "amendment_inflation":
+            contract_value = round(award_value * rng.uniform(1.3, 1.8), 2)
+            for j in range(rng.randint(1, 3)):
+                amendments.append(
+                    self._amendment(ocid, j, signed, "Увеличение объема работ (дополнительное соглашение)")
+                )
+        elif rng.random() < 0.06:
+            contract_value = round(award_value * rng.uniform(0.95, 1.09), 2)
+            amendments.append(self._amendment(ocid, 0, signed, "Изменение сроков поставки"))
+        contract: dict[str, Any] = {
+            "id": f"{ocid}-contract-1",
+            "awardID": f"{ocid}-award-1",
+            "status": rng.choice(["active", "terminated", "terminated"]),
+            "dateSigned": _iso(signed),
+            "period": {"startDate": _iso(signed), "endDate": _iso(dt.datetime(signed.year, 12, 31, 18))},
+            "value": {"amount": contract_value, "currency": "KZT"},
+            "items": award_items,
+        }
+        if amendments:
+            contract["amendments"] = amendments
+        release["contracts"] = [contract]
+        release["parties"] = list(parties.values())
+        return self._record(release, scheme, buyer, bidders[:2] if scheme == "shared_contacts" else [winner])
+
+    def _amendment(self, ocid: str, j: int, signed: dt.datetime, rationale: str) -> dict[str, Any]:
+        date = signed + dt.timedelta(days=30 * (j + 1) + self.rng.randint(0, 20))
+        return {
+            "id": f"{ocid}-amendment-{j + 1}",
+            "date": _iso(date),
+            "rationale": rationale,
+            "description": f"Дополнительное соглашение №{j + 1}",
+        }
+
+    def _record(
+        self, release: dict[str, Any], scheme: str | None, buyer: Org, suppliers: list[Org]
+    ) -> dict[str, Any]:
+        if scheme is not None:
+            self.truth.processes[scheme].append(release["ocid"])
+            if scheme in ("favoured_supplier", "splitting"):
+                self.truth.buyers[scheme].add(buyer.party_id)
+            if scheme in ("favoured_supplier", "bid_rigging", "new_winner", "shared_contacts"):
+                self.truth.suppliers[scheme].update(s.party_id for s in suppliers)
+        return release
+
+    def _local_suppliers(self, buyer: Org, k: int) -> list[Org]:
+        pool = self.suppliers_by_region.get(buyer.kato.region) or self.suppliers
+        if len(pool) < k + 2 or self.rng.random() < 0.3:
+            pool = self.suppliers
+        return self.rng.sample(pool, k)
+
+    def _bids(
+        self,
+        scheme: str | None,
+        buyer: Org,
+        favourite: Org | None,
+        details: str,
+        estimate: float,
+        start: dt.datetime,
+    ) -> tuple[list[Org], list[float]]:
+        rng = self.rng
+        if scheme == "favoured_supplier" and favourite is not None:
+            return [favourite], [round(estimate * rng.uniform(0.97, 1.0), 2)]
+        if scheme == "bid_rigging":
+            ring = rng.choice(self.rings)
+            members = ring["members"]
+            winner = members[ring["turn"] % len(members)]
+            ring["turn"] += 1
+            covers = [m for m in members if m is not winner]
+            price = round(estimate * rng.uniform(0.95, 0.995), 2)
+            if ring["pattern"] == "identical":
+                prices = [price] + [round(price + 0.01 * (i + 1), 2) for i in range(len(covers))]
+            else:
+                prices = [price] + [round(price * (1 + ring["gap"] * (i + 1)), 2) for i in range(len(covers))]
+            self.truth.suppliers["bid_rigging"].update(m.party_id for m in members)
+            return [winner, *covers], prices
+        if scheme == "new_winner":
+            registered = (start - dt.timedelta(days=rng.randint(5, 60))).date().replace(day=1)
+            newcomer = self._company(registered, buyer.kato)
+            others = self._local_suppliers(buyer, rng.randint(1, 3))
+            prices = [round(estimate * rng.uniform(0.85, 0.93), 2)] + [
+                round(estimate * rng.uniform(0.94, 1.0), 2) for _ in others
+            ]
+            return [newcomer, *others], prices
+        if scheme == "shared_contacts":
+            a = self._company(self._registration(2005, 2020), buyer.kato)
+            b = self._company(self._registration(2005, 2020), buyer.kato)
+            if rng.random() < 0.5:
+                b.phone = a.phone
+            else:
+                b.street = a.street
+            others = self._local_suppliers(buyer, rng.randint(0, 2))
+            bidders = [a, b, *others]
+            return bidders, [round(estimate * rng.uniform(0.8, 1.0), 2) for _ in bidders]
+        if details == "Из одного источника":
+            return self._local_suppliers(buyer, 1), [round(estimate * rng.uniform(0.97, 1.0), 2)]
+        if details in ("Электронный магазин", "Товарная биржа"):
+            n = rng.randint(1, 3)
+        else:
+            n = 1 if rng.random() < 0.2 else min(8, 2 + int(rng.expovariate(0.6)))
+        bidders = self._local_suppliers(buyer, n)
+        return bidders, [round(estimate * rng.uniform(0.72, 1.0), 2) for _ in bidders]
+
+    def _split_group(self, k: int) -> list[dict[str, Any]]:
+        """One purchase split into k purchases under the threshold, by one buyer, within 30 days."""
+        rng = self.rng
+        buyer = rng.choice(self.buyers)
+        good = rng.choice([g for g in CATALOG if g.category == "goods" and g.price < 500_000])
+        first = self._start()
+        method = next(m[:2] + m[3:] for m in METHODS if m[0] == "Запрос ценовых предложений")
+        group = []
+        for _ in range(max(2, k)):
+            start = first + dt.timedelta(days=rng.randint(0, 28), hours=rng.randint(0, 5))
+            budget = SPLIT_THRESHOLD * rng.uniform(0.6, 0.95)
+            group.append(
+                self._process("splitting", buyer=buyer, good=good, start=start, budget=budget, method=method)
+            )
+        return group[:k] if k >= 2 else group
+
+
+def _category(items: list[dict[str, Any]]) -> str:
+    code = items[0]["classification"]["id"]
+    for g in CATALOG:
+        if g.code == code:
+            return g.category
+    return "goods"
+
+
+def generate(
+    out: Path,
+    tenders: int,
+    seed: int,
+    rates: dict[str, float] | None = None,
+    gzip_output: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """Write `out/releases.jsonl[.gz]` and `out/truth.json`; returns the truth summary."""
+    unknown = set(rates or {}) - set(SCHEMES)
+    if unknown:
+        raise ValueError(f"unknown scheme(s): {', '.join(sorted(unknown))}; known: {', '.join(SCHEMES)}")
+    gen = Generator(tenders, seed, rates)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / ("releases.jsonl.gz" if gzip_output else "releases.jsonl")
+    stale = out / ("releases.jsonl" if gzip_output else "releases.jsonl.gz")
+    if stale.exists():
+        stale.unlink()
+    fh: Any
+    fh = gzip.open(path, "wb", compresslevel=3) if gzip_output else open(path, "wb")  # noqa: SIM115
+    count = 0
+    buffer: list[bytes] = []
+    with fh:
+        for release in gen.releases():
+            buffer.append(orjson.dumps(release))
+            count += 1
+            if len(buffer) >= 2000:
+                fh.write(b"\n".join(buffer) + b"\n")
+                buffer = []
+                if progress:
+                    progress(count)
+        if buffer:
+            fh.write(b"\n".join(buffer) + b"\n")
+    if progress:
+        progress(count)
+    truth = {
+        "generator": "aiqyn generate",
+        "seed": seed,
+        "tenders": count,
+        "file": path.name,
+        "split_threshold_kzt": SPLIT_THRESHOLD,
+        "mci_kzt": MCI,
+        "schemes": {
+            name: {
+                "description": SCHEMES[name][1],
+                "rate": gen.rates[name],
+                "processes": sorted(set(gen.truth.processes[name])),
+                "buyers": sorted(gen.truth.buyers[name]),
+                "suppliers": sorted(gen.truth.suppliers[name]),
+            }
+            for name in SCHEMES
+        },
+    }
+    (out / "truth.json").write_bytes(orjson.dumps(truth, option=orjson.OPT_INDENT_2))
+    return truth
