@@ -9,6 +9,7 @@ the set once, in one file.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import tempfile
 from pathlib import Path
@@ -77,7 +78,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     cuts = sorted(draw(st.lists(st.integers(1, len(arrival) - 1), min_size=n_files - 1, max_size=n_files - 1,
                                 unique=True))) if len(arrival) > 1 else []
     bounds = [0, *cuts, len(arrival)]
-    files = [arrival[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    files = [arrival[a:b] for a, b in itertools.pairwise(bounds)]
     n_runs = draw(st.integers(1, len(files)))
     run_of_file = sorted(draw(st.lists(st.integers(0, n_runs - 1), min_size=len(files), max_size=len(files))))
     runs = [[f for f, r in zip(files, run_of_file, strict=True) if r == run] for run in range(n_runs)]
