@@ -390,3 +390,23 @@ def test_sigkill_leaves_a_consistent_store(tmp_path: Path, db: Path) -> None:
     assert count(db, "processes") == count(db, "releases") == n
     for table, rows in per_process.items():
         assert count(db, table) == rows * n, table
+
+
+def test_bad_elements_of_a_package_on_a_json_line(tmp_path: Path, db: Path) -> None:
+    """A package or record on a JSON line: its bad releases are named by line and pointer."""
+    bad = make_release("ocds-kzbad-0009")
+    bad["tender"]["value"]["amount"] = "12"
+    record = {"ocid": "ocds-kzbad-0008", "compiledRelease": {**bad, "ocid": "ocds-kzbad-0008"}}
+    package = {"uri": "x", "releases": [make_release(GOOD[1]), bad, 5, None]}
+    path = write(tmp_path / "in.jsonl", jsonl([make_release(GOOD[0]), record, package]))
+    res = ingest([path], db)
+    assert res.code == 1
+    for where, reason in [(":2 /compiledRelease: ", '/tender/value/amount: expected a number, got "12"'),
+                          (":3 /releases/1: ", '/tender/value/amount: expected a number, got "12"'),
+                          (":3 /releases/2: ", "expected a JSON object (a release or record), got a number"),
+                          (":3 /releases/3: ", "expected a JSON object (a release or record), got null")]:
+        assert f"rejected {path}{where}{reason}" in res.stderr, res.stderr
+    assert sorted((r[1], r[2]) for r in rejects(db)) == [
+        (2, "/compiledRelease"), (3, "/releases/1"), (3, "/releases/2"), (3, "/releases/3")]
+    assert all(r[4] for r in rejects(db))
+    assert ocids(db) == GOOD

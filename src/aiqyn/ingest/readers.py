@@ -370,7 +370,7 @@ def classify(obj: Any, pointer: str) -> Iterator[tuple[str, bytes] | Problem]:
     releases or records; anything else that is an object is taken as a release (SQL checks its ocid).
     """
     if not isinstance(obj, dict):
-        kind = type(obj).__name__.replace("dict", "object").replace("list", "array").replace("str", "string")
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(type(obj), "a number")
         yield Problem(
             None,
             pointer or "/",
