@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -91,19 +92,15 @@ def ingest(
         TimeElapsedColumn(), console=err, disable=not show, transient=False,
     )
     task = progress.add_task("ingest", total=total, records=0, rejects=0, rate="")
-    done_before: dict[str, int] = {}
+    started = time.monotonic()
 
     def on_progress(name: str, position: int, result: Any) -> None:
-        import time
-
-        done_before.setdefault("_t0", int(time.monotonic() * 1000))
-        elapsed = max(time.monotonic() - done_before["_t0"] / 1000, 1e-3)
+        elapsed = max(time.monotonic() - started, 1e-3)
         records = result.accepted + result.unchanged
         progress.update(task, completed=result.bytes_read, description=Path(name).name[:40],
                         records=records, rejects=result.rejected,
                         rate=f"{records / elapsed:,.0f}/s")
 
-    status = 0
     try:
         with progress:
             result = ingest_paths(con, paths, strict=strict, progress=on_progress)
@@ -112,8 +109,6 @@ def ingest(
                   "batch committed before it")
         con.close()
         raise typer.Exit(130) from None
-    finally:
-        pass
     con.close()
     for r in result.examples:
         err.print(f"[red]rejected[/] {escape(r.message())}", soft_wrap=True)
@@ -127,9 +122,7 @@ def ingest(
         f"{result.accepted:,} releases accepted, {result.unchanged:,} unchanged, {result.rejected:,} rejected "
         f"(run {result.run_id}, store {escape(str(db))})", soft_wrap=True,
     )
-    if result.rejected:
-        status = 1
-    raise typer.Exit(status)
+    raise typer.Exit(1 if result.rejected else 0)
 
 
 @app.command()
@@ -150,8 +143,6 @@ def generate(
     processes, buyers and suppliers of every planted scheme (for `aiqyn evaluate`). Buyers and suppliers
     are placed in real districts (KATO), have valid BINs, and buy through goszakup's methods.
     """
-    import time
-
     from aiqyn.generate import SCHEMES
     from aiqyn.generate import generate as run
 

@@ -352,6 +352,17 @@ def _parties() -> Select:
     }, key="u.k")
 
 
+def _party_refs(parent: str, child: str, owner: str) -> Select:
+    """Organisation references listed in each element of a list (a bid's tenderers, an award's suppliers)."""
+    return Select(_unnest2(parent, child), {
+        "ocid": "u.ocid",
+        f"{owner}_position": "CAST(u.ppos - 1 AS INTEGER)",
+        f"{owner}_id": "u.pid",
+        "party_id": "u.x.id",
+        "name": "u.x.name",
+    }, key="u.k")
+
+
 def _bids() -> tuple[Select, Select]:
     bids = Select(_unnest("d.s.bids.details"), {
         "ocid": "u.ocid",
@@ -363,14 +374,7 @@ def _bids() -> tuple[Select, Select]:
     }, key="u.k")
     bids.ts("date", "u.x.date", _ptr("/bids/details/", "u.pos", "/date"))
     _value(bids, "amount", "currency", "u.x.value", _ptr("/bids/details/", "u.pos", "/value/amount"))
-    tenderers = Select(_unnest2("d.s.bids.details", "tenderers"), {
-        "ocid": "u.ocid",
-        "bid_position": "CAST(u.ppos - 1 AS INTEGER)",
-        "bid_id": "u.pid",
-        "party_id": "u.x.id",
-        "name": "u.x.name",
-    }, key="u.k")
-    return bids, tenderers
+    return bids, _party_refs("d.s.bids.details", "tenderers", "bid")
 
 
 def _awards() -> tuple[Select, Select]:
@@ -386,14 +390,7 @@ def _awards() -> tuple[Select, Select]:
     }, key="u.k")
     awards.ts("date", "u.x.date", _ptr("/awards/", "u.pos", "/date"))
     _value(awards, "amount", "currency", "u.x.value", _ptr("/awards/", "u.pos", "/value/amount"))
-    suppliers = Select(_unnest2("d.s.awards", "suppliers"), {
-        "ocid": "u.ocid",
-        "award_position": "CAST(u.ppos - 1 AS INTEGER)",
-        "award_id": "u.pid",
-        "party_id": "u.x.id",
-        "name": "u.x.name",
-    }, key="u.k")
-    return awards, suppliers
+    return awards, _party_refs("d.s.awards", "suppliers", "award")
 
 
 def _contracts() -> tuple[Select, Select]:
