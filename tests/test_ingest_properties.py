@@ -42,7 +42,8 @@ def releases_of(draw: st.DrawFn, ocid: str) -> list[dict[str, Any]]:
             for award_id in draw(st.lists(st.sampled_from(["a1", "a2", "a3"]), unique=True, max_size=2))
         ]
         if draw(st.booleans()):  # a full release
-            release = make_release(ocid, id=release_id, tag=["tender"])
+            # a release, or a compiled release (which then stands for the whole process)
+            release = make_release(ocid, id=release_id, tag=draw(st.sampled_from([["tender"], ["compiled"]])))
             release["tender"]["status"] = draw(st.sampled_from(STATUSES))
             release["tender"]["value"]["amount"] = draw(st.integers(1, 10_000_000))
             if awards:

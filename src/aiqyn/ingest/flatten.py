@@ -45,6 +45,7 @@ STRUCTURE = {
     "ocid": "VARCHAR",
     "id": "VARCHAR",
     "date": "VARCHAR",
+    "tag": ["VARCHAR"],
     "language": "VARCHAR",
     "buyer": _ORG_REF,
     "parties": [
@@ -139,6 +140,20 @@ STRUCTURE = {
     ],
 }
 STRUCTURE_SQL = "'" + orjson.dumps(STRUCTURE).decode().replace("'", "''") + "'"
+
+
+def _sql_type(spec: object) -> str:
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, list):
+        return _sql_type(spec[0]) + "[]"
+    assert isinstance(spec, dict)
+    return "STRUCT(" + ", ".join(f'"{k}" {_sql_type(v)}' for k, v in spec.items()) + ")"
+
+
+# The same structure as the `columns` argument of read_json (the fast path reads whole files with it:
+# read_json then rejects a container of the wrong type itself, which json_transform lets pass as NULL).
+READ_JSON_COLUMNS = "{" + ", ".join(f"'{k}': '{_sql_type(v)}'" for k, v in STRUCTURE.items()) + "}"
 
 # Containers whose JSON type is checked before the struct is trusted: json_transform turns a container
 # of the wrong type into NULL silently, which would hide an error in the source. `planning` is not

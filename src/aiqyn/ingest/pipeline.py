@@ -1,22 +1,29 @@
 """The ingest pipeline: units -> checked releases -> stored releases -> compiled processes -> canonical tables.
 
-Every batch of units (about 32 MB of input) is one transaction: an interrupted ingest leaves the store
-as it was before the unfinished batch. Within a batch:
+Two ways through, with the same result (a test checks it):
 
-1. DuckDB parses each unit once into a typed struct (`try(json_transform)`); units that are not JSON
-   objects are diagnosed in Python (orjson's message names the position); records and packages met on
-   a JSON line are expanded in Python into their releases.
-2. Releases without an ocid, with a container of the wrong type, or with a field of the wrong type (an
-   amount that is a string, a date that is not a date) are rejected with a JSON pointer; the rest are
-   flattened into the canonical tables' columns.
-3. Releases already stored identically are skipped; a new release of a known process is stored beside
-   the older ones; a process with several releases is compiled again with the OCDS merge rules.
-4. The rows of every changed process are replaced in the canonical tables.
+- The fast path: a JSON-lines file of compiled releases (the common bulk shape) is parsed whole by
+  DuckDB's read_json into typed structs, in parallel, and flattened in one transaction. Anything
+  unexpected in it (malformed JSON, a container or a field of the wrong type, a line that is not a
+  compiled release) rolls the file back and hands it to the careful path.
+- The careful path: every other file, read in batches of about 32 MB of input, each batch one
+  transaction. DuckDB parses each unit once into a typed struct (`try(json_transform)`); units that are
+  not JSON objects are diagnosed in Python (orjson's message names the position); records and packages
+  met on a JSON line are expanded in Python into their releases. Releases without an ocid, with a
+  container or a field of the wrong type (an amount that is a string, a date that is not a date) are
+  rejected with their line and JSON pointer.
+
+Either way, an interrupted ingest leaves the store as it was before the unfinished transaction. Releases
+already stored identically are skipped; a process is its newest compiled release when it has one, else
+its releases merged with the OCDS merge rules (recompiled when a new release arrives); the rows of every
+changed process are replaced in the canonical tables.
 """
 
 from __future__ import annotations
 
+import os
 import queue
+import tempfile
 import threading
 import time
 import uuid
@@ -30,9 +37,26 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from aiqyn.ingest.flatten import CONTAINERS, DERIVED_PROCESS_COLUMNS, STRUCTURE_SQL, flatten_sql
+from aiqyn.ingest.flatten import (
+    CONTAINERS,
+    DERIVED_PROCESS_COLUMNS,
+    READ_JSON_COLUMNS,
+    STRUCTURE_SQL,
+    _quote,
+    flatten_sql,
+)
 from aiqyn.ingest.merge import compile_releases
-from aiqyn.ingest.readers import CHUNK_BYTES, Problem, Units, _raw_text, classify, read_units
+from aiqyn.ingest.readers import (
+    CHUNK_BYTES,
+    Piece,
+    Problem,
+    Units,
+    _raw_text,
+    classify,
+    fast_path_compression,
+    read_units,
+    split_json_lines,
+)
 from aiqyn.store.schema import SCHEMA
 
 CANONICAL = [t for t in SCHEMA.tables if t not in ("releases", "rejects", "ingest_runs")]
@@ -128,6 +152,8 @@ class Ingestor:
         self.progress = progress
         self.max_examples = max_examples
         self.result = IngestResult(run_id=uuid.uuid4().hex[:12])
+        self._pending: list[tuple[str, Units]] = []
+        self._pending_bytes = 0
         self._started = time.monotonic()
 
     # -- runs ---------------------------------------------------------------------------------------
@@ -146,32 +172,112 @@ class Ingestor:
 
     # -- files --------------------------------------------------------------------------------------
     def ingest_files(self, files: list[Path]) -> None:
-        """Read every file; units are gathered across files into batches of about CHUNK_BYTES."""
-        pending: list[tuple[str, Units]] = []
-        pending_bytes = 0
+        """Read every file; the careful path gathers units across files into batches of about CHUNK_BYTES."""
         done_bytes = 0
         for path in files:
             name = str(path)
             self.result.files += 1
-            for item in prefetch(read_units(path)):
-                if isinstance(item, Problem):
-                    reject = Reject(name, item.line, item.pointer, item.reason, item.raw)
-                    self._store_rejects([reject])
-                    if self.strict:
-                        raise StrictStop(reject)
-                    continue
-                pending.append((name, item))
-                pending_bytes += int(item.raws.nbytes)
-                if pending_bytes >= CHUNK_BYTES:
-                    self._flush(pending)
-                    pending, pending_bytes = [], 0
-                    self._report(name, done_bytes + item.position)
+            if fast_path_compression(path) is not None:
+                self._flush_pending()
+                with tempfile.TemporaryDirectory(prefix="aiqyn-ingest-") as tmp:
+                    for piece in split_json_lines(path, Path(tmp)):
+                        if isinstance(piece, Problem):
+                            self._problem(name, piece)
+                            continue
+                        try:
+                            if not self._fast_piece(piece, name):
+                                self._careful(name, read_units(piece.path, piece.first_line, json_lines=True))
+                                self._flush_pending()
+                        finally:
+                            piece.path.unlink(missing_ok=True)
+                        self._report(name, done_bytes + piece.position)
+            else:
+                self._careful(name, read_units(path), done_bytes)
             done_bytes += path.stat().st_size
-            if not pending:
+            if not self._pending:
                 self._report(name, done_bytes)
-        if pending:
-            self._flush(pending)
+        self._flush_pending()
         self._report("", done_bytes)
+
+    def _careful(self, name: str, items: Iterator[Units | Problem], done_bytes: int | None = None) -> None:
+        for item in prefetch(items):
+            if isinstance(item, Problem):
+                self._problem(name, item)
+                continue
+            self._pending.append((name, item))
+            self._pending_bytes += int(item.raws.nbytes)
+            if self._pending_bytes >= CHUNK_BYTES:
+                self._flush_pending()
+                if done_bytes is not None:
+                    self._report(name, done_bytes + item.position)
+
+    def _problem(self, name: str, problem: Problem) -> None:
+        reject = Reject(name, problem.line, problem.pointer, problem.reason, problem.raw)
+        self._store_rejects([reject])
+        if self.strict:
+            raise StrictStop(reject)
+
+    def _flush_pending(self) -> None:
+        if self._pending:
+            pending = self._pending
+            self._pending, self._pending_bytes = [], 0
+            self._flush(pending)
+
+    def _fast_piece(self, piece: Piece, name: str) -> bool:
+        """Ingest a piece of a JSON-lines file of compiled releases in one transaction, parsed by read_json.
+
+        read_json parses the piece in parallel into typed structs (and fails on malformed JSON or a
+        container of the wrong type); the canonical rows are flattened from them as in a batch. Anything
+        that needs a closer look (a line that is not a compiled release, a blank line, a missing ocid, a
+        field of the wrong type) rolls the piece back and returns False: the piece is then read the
+        careful way, which names the line of every problem. Returns True when the piece was ingested.
+        """
+        con = self.con
+        try:
+            # Parsed outside the transaction (a temp table is not part of the store), so that its row ids
+            # count the lines from 0.
+            try:
+                con.execute(f"""
+                    CREATE OR REPLACE TEMP TABLE _fast AS
+                    SELECT t AS s FROM read_json(?, format = 'newline_delimited', columns = {READ_JSON_COLUMNS},
+                                                 maximum_object_size = ?) t
+                """, [str(piece.path), piece.path.stat().st_size + 1])  # (its buffers take twice that)
+            except duckdb.InterruptException:
+                raise KeyboardInterrupt from None
+            except duckdb.Error:
+                return False
+            n, odd, first, last = con.execute("""
+                SELECT count(*), count(*) FILTER (
+                    WHERE nullif(trim(s.ocid), '') IS NULL OR s.compiledRelease IS NOT NULL OR s.records IS NOT NULL
+                       OR (s.releases IS NOT NULL AND s.releases <> 'null')
+                       OR NOT coalesce(list_contains(s.tag, 'compiled'), false)), min(rowid), max(rowid)
+                FROM _fast
+            """).fetchone()  # type: ignore[misc]
+            # With no blank line, row i is line first_line + i.
+            if n != piece.lines or odd or (first, last) != (0, n - 1):
+                return False
+            con.execute(f"""
+                CREATE OR REPLACE TEMP VIEW _fdocs AS
+                SELECT rowid AS k, {_quote(name)} AS source, 'line ' || ({piece.first_line} + rowid) AS ref, s,
+                       NULL::VARCHAR AS raw
+                FROM _fast
+            """)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table in CANONICAL:
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE _f_{table} AS {flatten_sql(table, '_fdocs')}")
+                    if con.execute(f"SELECT count(*) FROM _f_{table} WHERE _err IS NOT NULL").fetchone()[0]:  # type: ignore[index]
+                        con.execute("ROLLBACK")
+                        return False
+                self._publish("_fdocs")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.execute("DROP VIEW IF EXISTS _fdocs")
+            con.execute("DROP TABLE IF EXISTS _fast")
+        return True
 
     def _report(self, name: str, position: int) -> None:
         self.result.bytes_read = position
@@ -216,6 +322,23 @@ class Ingestor:
         self._batch(table)
 
     def _batch(self, table: pa.Table) -> None:
+        """One batch in one transaction; a batch that needs more memory than the limit gets it, once."""
+        counts = (self.result.accepted, self.result.unchanged)
+        try:
+            self._batch_once(table)
+        except duckdb.OutOfMemoryException:
+            # A single huge release (a 100 MB line) can need more than the memory limit, which is set for
+            # bulk work: this batch runs again with three quarters of the machine's memory.
+            self.result.accepted, self.result.unchanged = counts
+            limit = self.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]  # type: ignore[index]
+            total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+            self.con.execute(f"SET memory_limit = '{total * 3 // 4 // (1 << 20)}MB'")
+            try:
+                self._batch_once(table)
+            finally:
+                self.con.execute("SET memory_limit = ?", [limit])
+
+    def _batch_once(self, table: pa.Table) -> None:
         con = self.con
         con.register("_batch_arrow", table)
         expansions: list[tuple[str, int | None, str, str]] = []
@@ -225,7 +348,9 @@ class Ingestor:
             rejects, expansions = self._stage()
             if rejects and self.strict:
                 raise StrictStop(rejects[0])
-            self._publish()
+            con.execute("CREATE OR REPLACE TEMP VIEW _cdocs AS "
+                        "SELECT d.*, b.raw FROM _docs d JOIN _batch_arrow b USING (k)")
+            self._publish("_cdocs")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -265,13 +390,15 @@ class Ingestor:
         con = self.con
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _docs AS
-            SELECT k, line, pointer, CASE WHEN t[1] = 'OBJECT' THEN s END AS s, hash, t[2:] AS ctypes
+            SELECT k, CAST(source AS VARCHAR) AS source, CASE WHEN line IS NOT NULL THEN 'line ' || line END AS ref,
+                   line, pointer, CASE WHEN t[1] = 'OBJECT' THEN s END AS s, t[2:] AS ctypes
             FROM (
-                SELECT k, line, pointer, s, CAST(hash(rtrim(raw)) AS VARCHAR) AS hash,
+                SELECT k, source, line, pointer, raw, s,
                        CASE WHEN s IS NOT NULL THEN json_type(raw, {_ROOT_AND_CONTAINER_PATHS}) END AS t
-                FROM (SELECT k, line, pointer, raw, try(json_transform(raw, {STRUCTURE_SQL})) AS s
+                FROM (SELECT k, source, line, pointer, raw, try(json_transform(raw, {STRUCTURE_SQL})) AS s
                       FROM _batch_arrow))
         """)
+        con.execute("UPDATE _docs SET ref = concat_ws(' ', ref, pointer) WHERE pointer IS NOT NULL")
         # (json_transform turns an array, a string or a number into a struct of NULLs: such a unit, which
         # is not a JSON object, gets s = NULL and is diagnosed below rather than taken for a release.)
         rejects: list[Reject] = []
@@ -331,18 +458,26 @@ class Ingestor:
                     [[self.result.run_id, r.source_file, r.line, r.pointer, r.reason, r.raw] for r in rejects])
         return rejects, expansions
 
-    def _publish(self) -> None:
+    def _publish(self, docs: str = "_docs") -> None:
+        """Store the batch's new releases and replace the canonical rows of the processes they change.
+
+        Reads `_docs` (k, source, ref, s, raw) and the flattened `_f_*` tables. A process is its newest
+        compiled release when it has one (by date, then id), else its releases merged by the OCDS rules;
+        so the store depends only on the set of releases ingested, not on their order.
+        """
         con = self.con
         run_id = self.result.run_id
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _cand AS
             SELECT d.k, d.s.ocid AS ocid, coalesce(nullif(d.s.id, ''), 'hash:' || d.hash) AS release_id,
-                   d.s.date AS date_text, TRY_CAST(d.s.date AS TIMESTAMPTZ) AS date, d.hash
-            FROM _docs d
+                   d.s.date AS date_text, TRY_CAST(d.s.date AS TIMESTAMPTZ) AS date, d.hash, d.compiled,
+                   d.source, d.ref, CASE WHEN d.compiled THEN NULL ELSE rtrim(d.raw) END AS raw
+            FROM (SELECT k, source, ref, s, raw, CAST(hash(s) AS VARCHAR) AS hash,
+                         coalesce(list_contains(s.tag, 'compiled'), false) AS compiled FROM {docs}) d
             QUALIFY row_number() OVER (PARTITION BY d.s.ocid, release_id
                                        ORDER BY date DESC NULLS LAST, hash DESC) = 1
-        """)
-        valid = con.execute("SELECT count(*) FROM _docs").fetchone()[0]  # type: ignore[index]
+        """.replace("{docs}", docs))
+        valid = con.execute(f"SELECT count(*) FROM {docs}").fetchone()[0]  # type: ignore[index]
         # A stored release with the same id is replaced only by a later (date, hash): order-independent.
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _new AS
@@ -360,24 +495,48 @@ class Ingestor:
             DELETE FROM releases r USING _new n WHERE r.ocid = n.ocid AND r.release_id = n.release_id
         """)
         con.execute("""
-            INSERT INTO releases
-            SELECT n.ocid, n.release_id, n.date, n.date_text, n.hash, CAST(b.source AS VARCHAR),
-                   concat_ws(' ', 'line ' || b.line, b.pointer), ?, rtrim(b.raw)
-            FROM _new n JOIN _batch_arrow b USING (k)
+            INSERT INTO releases (ocid, release_id, date, date_text, hash, compiled, source_file, source_ref,
+                                  run_id, raw)
+            SELECT ocid, release_id, date, date_text, hash, compiled, source, ref, ?, raw FROM _new
         """, [run_id])
+        # What each changed process is now: its newest compiled release, its only release, or a merge.
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _plan AS
+            SELECT ocid,
+                   arg_max(release_id, (coalesce(date, '-infinity'::TIMESTAMPTZ), release_id))
+                       FILTER (WHERE compiled) AS compiled_id,
+                   arg_max(release_id, (coalesce(date, '-infinity'::TIMESTAMPTZ), release_id)) AS newest_id,
+                   max(date) AS newest_date, max(date) FILTER (WHERE compiled) AS compiled_date,
+                   CAST(count(*) AS INTEGER) AS n_releases
+            FROM releases WHERE ocid IN (SELECT DISTINCT ocid FROM _new) GROUP BY ocid
+        """)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _keep AS
+            SELECT n.k FROM _new n JOIN _plan p USING (ocid)
+            WHERE n.release_id = p.compiled_id OR (p.compiled_id IS NULL AND p.n_releases = 1)
+        """)
         for table in CANONICAL:
-            con.execute(f"DELETE FROM _f_{table} WHERE _k NOT IN (SELECT k FROM _new)")
-        con.execute("CREATE OR REPLACE TEMP TABLE _affected AS SELECT DISTINCT ocid FROM _new")
+            con.execute(f"DELETE FROM _f_{table} WHERE _k NOT IN (SELECT k FROM _keep)")
+        # A process whose newest compiled release was stored before keeps its rows; only its count changes.
+        con.execute("""
+            UPDATE processes SET n_releases = p.n_releases FROM _plan p
+            WHERE processes.ocid = p.ocid AND p.compiled_id IS NOT NULL
+              AND p.compiled_id NOT IN (SELECT release_id FROM _new n WHERE n.ocid = p.ocid)
+        """)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _affected AS
+            SELECT ocid FROM _plan
+            WHERE compiled_id IS NULL OR compiled_id IN (SELECT release_id FROM _new n WHERE n.ocid = _plan.ocid)
+        """)
         self._recompile()
         self._replace_rows()
 
     def _recompile(self) -> None:
-        """Processes with several stored releases are compiled again with the OCDS merge rules."""
+        """Processes with several stored releases and no compiled release: merged by the OCDS rules."""
         con = self.con
         multi = con.execute("""
-            SELECT r.ocid, r.raw FROM releases r
-            WHERE r.ocid IN (SELECT ocid FROM releases WHERE ocid IN (SELECT ocid FROM _affected)
-                             GROUP BY ocid HAVING count(*) > 1)
+            SELECT r.ocid, r.raw FROM releases r JOIN _plan p USING (ocid)
+            WHERE p.compiled_id IS NULL AND p.n_releases > 1
             ORDER BY r.ocid, r.date NULLS FIRST, r.release_id
         """).fetchall()
         if not multi:
@@ -420,21 +579,18 @@ class Ingestor:
         own_f = ", ".join(f'f."{c}"' for c in own)
         con.execute(f"""
             INSERT INTO processes ({own_cols}, release_id, release_date, n_releases, region_code, year)
-            WITH rel AS (
-                SELECT ocid, arg_max(release_id, (coalesce(date, '-infinity'::TIMESTAMPTZ), release_id)) AS release_id,
-                       max(date) AS release_date, CAST(count(*) AS INTEGER) AS n_releases
-                FROM releases WHERE ocid IN (SELECT ocid FROM _affected) GROUP BY ocid
-            ), buyer_region AS (
+            WITH buyer_region AS (
                 SELECT p.ocid, arg_min(p.region_code, p.party_id) AS region_code
                 FROM _f_parties p JOIN _f_processes f ON f.ocid = p.ocid
                 WHERE p.region_code IS NOT NULL AND (p.party_id = f.buyer_id OR list_contains(p.roles, 'buyer'))
                 GROUP BY p.ocid
             ), first_award AS (SELECT ocid, min(date) AS d FROM _f_awards GROUP BY ocid
             ), first_contract AS (SELECT ocid, min(date_signed) AS d FROM _f_contracts GROUP BY ocid)
-            SELECT {own_f}, rel.release_id, rel.release_date, rel.n_releases, br.region_code,
-                   CAST(year(coalesce(f.tender_start, fa.d, fc.d, rel.release_date)) AS INTEGER)
+            SELECT {own_f}, coalesce(pl.compiled_id, pl.newest_id), pl.release_date, pl.n_releases, br.region_code,
+                   CAST(year(coalesce(f.tender_start, fa.d, fc.d, pl.release_date)) AS INTEGER)
             FROM _f_processes f
-            LEFT JOIN rel USING (ocid)
+            LEFT JOIN (SELECT *, CASE WHEN compiled_id IS NULL THEN newest_date ELSE compiled_date END AS release_date
+                       FROM _plan) pl USING (ocid)
             LEFT JOIN buyer_region br USING (ocid)
             LEFT JOIN first_award fa USING (ocid)
             LEFT JOIN first_contract fc USING (ocid)
@@ -449,6 +605,8 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: list[Path], strict: bool
     # Checkpoint once at the end rather than after every batch: each checkpoint recompresses the
     # tables' last row groups, which made commits the largest cost of an ingest.
     con.execute("SET checkpoint_threshold = '16GB'")
+    # DuckDB spills to disk (beside the store) beyond this: peak memory stays bounded on big files.
+    con.execute("SET memory_limit = ?", [os.environ.get("AIQYN_MEMORY_LIMIT") or "1GB"])
     ingestor.begin([str(p) for p in paths])
     status = "complete"
     try:

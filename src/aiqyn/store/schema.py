@@ -6,8 +6,9 @@ meaning. Code here only reads and checks it; nothing else in the project declare
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 import yaml
 
@@ -40,6 +41,8 @@ class Table:
 class Schema:
     version: int
     tables: dict[str, Table]
+    # Written by analytics (flags, scores), not by ingest; created by the module that writes them.
+    outputs: dict[str, Table] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Table:
         return self.tables[name]
@@ -62,13 +65,27 @@ class Schema:
             out += ["| column | type | meaning |", "|---|---|---|"]
             out += [f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |" for c in t.columns]
             out.append("")
+        if self.outputs:
+            out += ["# Analytic outputs", "",
+                    "Written by the analytics downstream of the store (indicators, scoring), never by ingest.", ""]
+            for t in self.outputs.values():
+                out += [f"## `{t.name}`", "", t.doc, ""]
+                if t.primary_key:
+                    out += [f"Key: `({', '.join(t.primary_key)})`", ""]
+                out += ["| column | type | meaning |", "|---|---|---|"]
+                out += [f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |" for c in t.columns]
+                out.append("")
         return "\n".join(out)
 
 
 def _load() -> Schema:
     raw = yaml.safe_load(resources.files("aiqyn.store").joinpath("schema.yaml").read_text(encoding="utf-8"))
+    return Schema(int(raw["version"]), _tables(raw["tables"]), _tables(raw.get("outputs") or {}))
+
+
+def _tables(raw_tables: dict[str, Any]) -> dict[str, Table]:
     tables: dict[str, Table] = {}
-    for name, spec in raw["tables"].items():
+    for name, spec in raw_tables.items():
         columns = tuple(Column(cname, c["type"], c["doc"]) for cname, c in spec["columns"].items())
         for c in columns:
             if not c.doc.strip():
@@ -78,7 +95,7 @@ def _load() -> Schema:
         if missing:
             raise ValueError(f"schema.yaml: primary key of {name} names unknown columns {sorted(missing)}")
         tables[name] = Table(name, spec["doc"], pk, columns)
-    return Schema(int(raw["version"]), tables)
+    return tables
 
 
 SCHEMA = _load()
