@@ -30,6 +30,7 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/aiqyn store docs --out docs/schema.md
+	$(BIN)/aiqyn flags docs --out docs/indicators
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py

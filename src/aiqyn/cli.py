@@ -25,6 +25,10 @@ app = typer.Typer(
 )
 store_app = typer.Typer(help="The canonical store: its schema and documentation.", no_args_is_help=True)
 app.add_typer(store_app, name="store")
+from aiqyn.indicators.cli import flags_app  # noqa: E402
+
+app.add_typer(flags_app, name="flags")
+
 
 console = Console()
 err = Console(stderr=True)

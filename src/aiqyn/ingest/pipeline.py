@@ -262,19 +262,27 @@ class Ingestor:
                        NULL::VARCHAR AS raw
                 FROM _fast
             """)
+            counts = (self.result.accepted, self.result.unchanged)
             con.execute("BEGIN TRANSACTION")
             try:
-                for table in CANONICAL:
-                    con.execute(f"CREATE OR REPLACE TEMP TABLE _f_{table} AS {flatten_sql(table, '_fdocs')}")
-                    if con.execute(f"SELECT count(*) FROM _f_{table} WHERE _err IS NOT NULL").fetchone()[0]:  # type: ignore[index]
-                        con.execute("ROLLBACK")
-                        return False
-                self._publish("_fdocs")
+                # Only the releases not stored identically yet are flattened (a re-ingest flattens nothing).
+                if self._select_new("_fdocs"):
+                    con.execute("CREATE OR REPLACE TEMP VIEW _fnew AS "
+                                "SELECT * FROM _fdocs WHERE k IN (SELECT k FROM _new)")
+                    for table in CANONICAL:
+                        con.execute(f"CREATE OR REPLACE TEMP TABLE _f_{table} AS {flatten_sql(table, '_fnew')}")
+                        if con.execute(f"SELECT count(*) FROM _f_{table} WHERE _err IS NOT NULL").fetchone()[0]:  # type: ignore[index]
+                            con.execute("ROLLBACK")
+                            self.result.accepted, self.result.unchanged = counts
+                            return False
+                    self._store_new()
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")
+                self.result.accepted, self.result.unchanged = counts
                 raise
         finally:
+            con.execute("DROP VIEW IF EXISTS _fnew")
             con.execute("DROP VIEW IF EXISTS _fdocs")
             con.execute("DROP TABLE IF EXISTS _fast")
         return True
@@ -465,8 +473,13 @@ class Ingestor:
         compiled release when it has one (by date, then id), else its releases merged by the OCDS rules;
         so the store depends only on the set of releases ingested, not on their order.
         """
+        if self._select_new(docs) == 0:
+            return
+        self._store_new()
+
+    def _select_new(self, docs: str) -> int:
+        """`_new`: the releases of `docs` not stored identically yet; counts them accepted or unchanged."""
         con = self.con
-        run_id = self.result.run_id
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _cand AS
             SELECT d.k, d.s.ocid AS ocid, coalesce(nullif(d.s.id, ''), 'hash:' || d.hash) AS release_id,
@@ -486,11 +499,15 @@ class Ingestor:
                   (coalesce(c.date, '-infinity'::TIMESTAMPTZ), c.hash)
                   > (coalesce(r.date, '-infinity'::TIMESTAMPTZ), r.hash))
         """)
-        new = con.execute("SELECT count(*) FROM _new").fetchone()[0]  # type: ignore[index]
+        new: int = con.execute("SELECT count(*) FROM _new").fetchone()[0]  # type: ignore[index]
         self.result.accepted += new
         self.result.unchanged += valid - new
-        if new == 0:
-            return
+        return new
+
+    def _store_new(self) -> None:
+        """Store the releases of `_new` and replace the canonical rows of the processes they change."""
+        con = self.con
+        run_id = self.result.run_id
         con.execute("""
             DELETE FROM releases r USING _new n WHERE r.ocid = n.ocid AND r.release_id = n.release_id
         """)
