@@ -28,6 +28,9 @@ app.add_typer(store_app, name="store")
 from aiqyn.indicators.cli import flags_app  # noqa: E402
 
 app.add_typer(flags_app, name="flags")
+from aiqyn.expertise.cli import app as expertise_app  # noqa: E402
+
+app.add_typer(expertise_app, name="expertise")
 
 
 console = Console()
