@@ -3,7 +3,7 @@
 Usage: python bench/ingest_bench.py [--tenders N] [--seed S]   (default 100,000; results in bench/README.md)
 
 Generates N compiled releases once (cached in bench/out/N), then in one run measures:
-  1. bare parse: SELECT count(*) FROM read_json('releases.jsonl') in DuckDB;
+  1. bare parse: SELECT count(*) FROM read_json('releases.jsonl') in DuckDB (a process of its own);
   2. aiqyn ingest into a new store (wall time and peak memory, from /usr/bin/time -v when present);
   3. aiqyn ingest again of the same file (every release unchanged).
 """
@@ -44,6 +44,7 @@ def main() -> None:
     )
     parser.add_argument("--tenders", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1, help="Run each step N times, keep the fastest.")
     args = parser.parse_args()
     out = ROOT / "out" / str(args.tenders)
     data = out / "releases.jsonl"
@@ -54,19 +55,27 @@ def main() -> None:
         print(f"generate {args.tenders:,}: {gen_s:.1f} s, peak {gen_mb or 0:.0f} MiB")
     size_mb = data.stat().st_size / 1e6
     con = duckdb.connect()
-    started = time.monotonic()
     count = con.execute(f"SELECT count(*) FROM read_json('{data}')").fetchone()[0]  # type: ignore[index]
-    bare = time.monotonic() - started
     con.close()
+    # Both sides as processes of the same interpreter, so both pay its start-up (about a second for aiqyn,
+    # which imports more): the bare parse is DuckDB alone, the least any ingest of the file must cost.
+    bare_sql = f"SELECT count(*) FROM read_json('{data}')"
+    bare_cmd = [sys.executable, "-c", f"import duckdb; duckdb.sql({bare_sql!r}).fetchall()"]
     db = out / "bench.duckdb"
-    for suffix in ("", ".wal"):
-        Path(str(db) + suffix).unlink(missing_ok=True)
-    first_s, first_mb = timed([*AIQYN, "ingest", "--quiet", "--db", str(db), str(data)])
-    again_s, again_mb = timed([*AIQYN, "ingest", "--quiet", "--db", str(db), str(data)])
+    best: dict[str, tuple[float, float | None]] = {}
+    for _ in range(args.repeat):  # interleaved, so that other load on the machine hits both sides alike
+        for suffix in ("", ".wal"):
+            Path(str(db) + suffix).unlink(missing_ok=True)
+        for key, cmd in (("bare", bare_cmd), ("first", [*AIQYN, "ingest", "--quiet", "--db", str(db), str(data)]),
+                         ("again", [*AIQYN, "ingest", "--quiet", "--db", str(db), str(data)])):
+            result = timed(cmd)
+            if key not in best or result[0] < best[key][0]:
+                best[key] = result
+    bare = best["bare"][0]
     rows = [
-        ("DuckDB bare parse: count(*) FROM read_json", bare, None),
-        ("aiqyn ingest, new store", first_s, first_mb),
-        ("aiqyn ingest, same file again (all unchanged)", again_s, again_mb),
+        ("DuckDB bare parse: count(*) FROM read_json", *best["bare"]),
+        ("aiqyn ingest, new store", *best["first"]),
+        ("aiqyn ingest, same file again (all unchanged)", *best["again"]),
     ]
     print(f"\n{count:,} compiled releases, {size_mb:,.0f} MB, {os.cpu_count()} cores\n")
     print("| step | seconds | releases/s | x bare | peak MiB |")
