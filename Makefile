@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := demo
 TENDERS ?= 20000
+PORT ?= 8000
+DEMO_PASSWORD ?= aiqyn-demo-password
 
 .PHONY: demo test lint docs bench clean
 
@@ -14,11 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## demo: set up, generate a demo data set, ingest it, print what the store holds
+## demo: set up, generate a demo data set, ingest it, run the analytics, then serve the web application
 demo: $(STAMP)
 	$(BIN)/aiqyn generate --tenders $(TENDERS) --seed 42 --out $(DEMO)/data
 	$(BIN)/aiqyn ingest --db $(DEMO)/aiqyn.duckdb $(DEMO)/data/releases.jsonl
 	$(BIN)/aiqyn stats --db $(DEMO)/aiqyn.duckdb
+	$(BIN)/aiqyn registers import unreliable $(DEMO)/data/unreliable_suppliers.csv --db $(DEMO)/aiqyn.duckdb
+	$(BIN)/aiqyn flags run --db $(DEMO)/aiqyn.duckdb
+	$(BIN)/aiqyn evaluate --truth $(DEMO)/data/truth.json --db $(DEMO)/aiqyn.duckdb
 
 ## test: the whole test suite
 test: $(STAMP)
@@ -34,6 +39,12 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_bench.py
+
+## collusion-model: retrain the shipped collusion model and its report (fixed seed) from ../shared/data
+COLLUSION_DATA ?= ../shared/data/bid-rigging-collusion-labeled
+collusion-model: $(STAMP)
+	$(BIN)/aiqyn collusion train $(COLLUSION_DATA)/DB_Collusion_*_processed.csv --seed 42 --evaluate \
+		--model src/aiqyn/collusion/models/default.skops
 
 clean:
 	rm -rf $(VENV) $(DEMO) build *.egg-info

@@ -31,7 +31,30 @@ app.add_typer(flags_app, name="flags")
 from aiqyn.expertise.cli import app as expertise_app  # noqa: E402
 
 app.add_typer(expertise_app, name="expertise")
+from aiqyn.collusion.cli import app as collusion_app  # noqa: E402
 
+app.add_typer(collusion_app, name="collusion")
+from aiqyn.prices.cli import prices_app, reports_app  # noqa: E402
+
+app.add_typer(prices_app, name="prices")
+app.add_typer(reports_app, name="reports")
+from aiqyn.scoring.cli import evaluate_command, registers_app, score_command  # noqa: E402
+
+app.command("score")(score_command)
+app.command("evaluate")(evaluate_command)
+app.add_typer(registers_app, name="registers")
+
+from aiqyn.export.cli import app as export_app  # noqa: E402
+from aiqyn.goszakup.cli import app as goszakup_app  # noqa: E402
+
+app.add_typer(export_app, name="export")
+app.add_typer(goszakup_app, name="goszakup")
+from aiqyn.conflicts.cli import entities_app, meetings_app, register_import_commands  # noqa: E402
+from aiqyn.scoring.cli import import_app as registers_import_app  # noqa: E402
+
+register_import_commands(registers_import_app)  # officials, relatives, companies beside `unreliable`
+app.add_typer(entities_app, name="entities")
+app.add_typer(meetings_app, name="meetings")
 
 console = Console()
 err = Console(stderr=True)
@@ -71,8 +94,12 @@ def ingest(
     db: DbOption = DEFAULT_DB,
     strict: Annotated[bool, typer.Option("--strict", help="Stop at the first rejected input.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    source: Annotated[str, typer.Option(
+        "--source", help="Format of the input: auto (detected from each file's content), ocds, or goszakup "
+        "(goszakup.gov.kz OWS v3 responses: saved pages, JSON lines of items, GraphQL answers; see "
+        "docs/goszakup.md).")] = "auto",
 ) -> None:
-    """Ingest OCDS data into the store.
+    """Ingest OCDS data (or goszakup.gov.kz data, turned into OCDS) into the store.
 
     Reads release packages, record packages, JSON lines of releases, compiled releases or records, JSON
     arrays and single releases or records, plain or gzip-compressed; the shape is detected from the
@@ -81,9 +108,12 @@ def ingest(
     `rejects` table with its raw text, and ingest goes on. Exit code: 0 when everything was accepted,
     1 when anything was rejected, 130 when interrupted.
     """
+    from aiqyn.goszakup.reader import unit_source
     from aiqyn.ingest.pipeline import expand_paths, ingest_paths
     from aiqyn.store.db import open_store
 
+    if source not in ("auto", "ocds", "goszakup"):
+        _fail(f"--source {source!r}: expected auto, ocds or goszakup")
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         _fail(f"no such file or directory: {', '.join(missing)}")
@@ -108,14 +138,17 @@ def ingest(
                         records=records, rejects=result.rejected,
                         rate=f"{records / elapsed:,.0f}/s")
 
+    goszakup = unit_source(source, files)
     try:
         with progress:
-            result = ingest_paths(con, paths, strict=strict, progress=on_progress)
+            result = ingest_paths(con, paths, strict=strict, progress=on_progress,
+                                  unit_source=goszakup)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted:[/] the unfinished batch was rolled back; the store holds every "
                   "batch committed before it")
         con.close()
         raise typer.Exit(130) from None
+    registered = goszakup.store_registers(con)
     con.close()
     for r in result.examples:
         err.print(f"[red]rejected[/] {escape(r.message())}", soft_wrap=True)
@@ -129,6 +162,12 @@ def ingest(
         f"{result.accepted:,} releases accepted, {result.unchanged:,} unchanged, {result.rejected:,} rejected "
         f"(run {result.run_id}, store {escape(str(db))})", soft_wrap=True,
     )
+    if "unreliable_suppliers" in registered:
+        console.print(f"register of unreliable suppliers: {registered['unreliable_suppliers']:,} entries stored "
+                      "(table unreliable_suppliers)")
+    if goszakup.counts.get("subject"):
+        console.print(f"participants register: {goszakup.counts['subject']:,} read, "
+                      f"{registered.get('companies', 0):,} companies added to the companies register")
     raise typer.Exit(1 if result.rejected else 0)
 
 
@@ -147,7 +186,9 @@ def generate(
     """Generate a realistic, Kazakhstan-like data set with planted corruption schemes.
 
     Writes OUT/releases.jsonl (OCDS compiled releases, one per line) and OUT/truth.json, which names the
-    processes, buyers and suppliers of every planted scheme (for `aiqyn evaluate`). Buyers and suppliers
+    processes, buyers and suppliers of every planted scheme (for `aiqyn evaluate`), and
+    OUT/unreliable_suppliers.csv, a register of unreliable suppliers consistent with the data (for
+    `aiqyn registers import unreliable`). Buyers and suppliers
     are placed in real districts (KATO), have valid BINs, and buy through goszakup's methods.
     """
     from aiqyn.generate import SCHEMES

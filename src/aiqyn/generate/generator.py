@@ -11,6 +11,7 @@ log-normal skew; medicines are bought at prices under the Ministry of Health's c
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import gzip
 import math
@@ -37,6 +38,7 @@ from aiqyn.generate.catalog import (
 )
 from aiqyn.ids import make_bin
 from aiqyn.reference import KatoUnit, kato_units, medicines
+from aiqyn.reference.kz_calendar import next_working_day
 
 MCI = 3_692  # monthly calculation index (МРП), tenge, 2024
 SPLIT_THRESHOLD = 4_000 * MCI  # request for price proposals is allowed below 4,000 MCI
@@ -119,6 +121,8 @@ class Truth:
     processes: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in SCHEMES})
     buyers: dict[str, set[str]] = field(default_factory=lambda: {s: set() for s in SCHEMES})
     suppliers: dict[str, set[str]] = field(default_factory=lambda: {s: set() for s in SCHEMES})
+    # Per overpriced process: the planted item and the amount paid above what it would have cost.
+    overpricing: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _iso(ts: dt.datetime) -> str:
@@ -336,10 +340,13 @@ class Generator:
             for it in items:  # a large contract
                 it["quantity"] = int(it["quantity"] * max(1.0, 30_000_000 / max(estimate, 1.0)))
             estimate = round(sum(it["quantity"] * it["unit"]["value"]["amount"] for it in items), 2)
+        planted: dict[str, Any] | None = None
         if scheme == "overpricing":
             i = rng.randrange(len(items))
             is_medicine = items[i]["classification"]["scheme"] == "ATC"
             factor = rng.uniform(1.35, 2.5) if is_medicine else rng.uniform(1.8, 3.5)
+            planted = {"index": i, "is_medicine": is_medicine, "reference": references[i],
+                       "unplanted": items[i]["unit"]["value"]["amount"]}
             items[i]["unit"]["value"]["amount"] = round(references[i] * factor, 2)
             estimate = round(sum(it["quantity"] * it["unit"]["value"]["amount"] for it in items), 2)
         year = start.year
@@ -430,7 +437,8 @@ class Generator:
                 "relatedBid": f"{ocid}-bid-{winner_idx + 1}",
             }
         ]
-        signed = award_date + dt.timedelta(days=rng.randint(2, 10))
+        # Contracts are signed on working days (no random draw: the same seed gives the same data otherwise).
+        signed = next_working_day(award_date + dt.timedelta(days=rng.randint(2, 10)))
         contract_value = award_value
         amendments = []
         if scheme == "amendment_inflation":
@@ -455,7 +463,36 @@ class Generator:
             contract["amendments"] = amendments
         release["contracts"] = [contract]
         release["parties"] = list(parties.values())
+        if planted is not None:
+            self._record_overpricing(ocid, planted, award_items[planted["index"]], award_value / max(estimate, 1.0))
         return self._record(release, scheme, buyer, bidders[:2] if scheme == "shared_contacts" else [winner])
+
+    def _record_overpricing(
+        self, ocid: str, planted: dict[str, Any], paid_item: dict[str, Any], ratio: float
+    ) -> None:
+        """The planted excess of an overpriced process, as paid in its contract (no random draws here).
+
+        Goods: the item's contract unit price minus what the contract would have paid for it without the
+        scheme (the unit price drawn before planting, at the same award-to-estimate ratio as the other items).
+        Medicines: the contract unit price minus the ceiling price, the legal maximum (nothing below it is
+        an overpayment). The excess is that difference times the quantity, never below zero.
+        """
+        paid = paid_item["unit"]["value"]["amount"]
+        quantity = paid_item["quantity"]
+        if planted["is_medicine"]:
+            basis, counterfactual = "ceiling", planted["reference"]
+        else:
+            basis, counterfactual = "typical", round(planted["unplanted"] * ratio, 2)
+        self.truth.overpricing[ocid] = {
+            "item_id": paid_item["id"],
+            "classification_id": paid_item["classification"]["id"],
+            "basis": basis,
+            "reference_unit_price": planted["reference"],
+            "counterfactual_unit_price": counterfactual,
+            "paid_unit_price": paid,
+            "quantity": quantity,
+            "excess_kzt": round(max(0.0, (paid - counterfactual) * quantity), 2),
+        }
 
     def _amendment(self, ocid: str, j: int, signed: dt.datetime, rationale: str) -> dict[str, Any]:
         date = signed + dt.timedelta(days=30 * (j + 1) + self.rng.randint(0, 20))
@@ -595,7 +632,7 @@ def generate(
             fh.write(b"\n".join(buffer) + b"\n")
     if progress:
         progress(count)
-    truth = {
+    truth: dict[str, Any] = {
         "generator": "aiqyn generate",
         "seed": seed,
         "tenders": count,
@@ -613,5 +650,42 @@ def generate(
             for name in SCHEMES
         },
     }
+    # What each overpriced process was planted with, and the excess paid (see Generator._record_overpricing).
+    truth["schemes"]["overpricing"]["planted"] = {
+        ocid: gen.truth.overpricing[ocid] for ocid in sorted(gen.truth.overpricing)
+    }
+    truth["schemes"]["overpricing"]["excess_kzt"] = round(
+        sum(p["excess_kzt"] for p in gen.truth.overpricing.values()), 2
+    )
+    truth["unreliable_suppliers"] = write_unreliable_suppliers(out / "unreliable_suppliers.csv", gen, seed)
+    from aiqyn.generate.registers import write_registers  # officials, relatives, companies, meetings (issue 5)
+
+    truth["registers"] = write_registers(out, gen, seed, path)
     (out / "truth.json").write_bytes(orjson.dumps(truth, option=orjson.OPT_INDENT_2))
     return truth
+
+
+UNRELIABLE_GROUNDS = (
+    "Уклонение от заключения договора о государственных закупках",
+    "Неисполнение либо ненадлежащее исполнение обязательств по договору",
+    "Представление недостоверной информации по квалификационным требованиям",
+)
+
+
+def write_unreliable_suppliers(path: Path, gen: Generator, seed: int, share: float = 0.005) -> dict[str, Any]:
+    """The register of unreliable suppliers consistent with the data (for KZ005): a share of the suppliers, each
+    included on a date within the data's years and banned for 24 months. Its own random stream, so the releases
+    are the same with or without it. Returns what truth.json says of it."""
+    rng = random.Random(f"{seed}-unreliable")
+    listed = rng.sample(gen.suppliers, max(1, int(len(gen.suppliers) * share)))
+    first, last = dt.date(YEARS[0], 1, 1), dt.date(YEARS[-1], 12, 31)
+    rows = []
+    for org in sorted(listed, key=lambda o: o.bin):
+        included = first + dt.timedelta(days=rng.randrange((last - first).days))
+        excluded = included + dt.timedelta(days=730)
+        rows.append([org.bin, org.name, included.isoformat(), excluded.isoformat(), rng.choice(UNRELIABLE_GROUNDS)])
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(["bin", "name", "included_on", "excluded_on", "reason"])
+        writer.writerows(rows)
+    return {"file": path.name, "entries": len(rows), "suppliers": sorted(f"KZ-BIN-{r[0]}" for r in rows)}

@@ -145,20 +145,29 @@ def run_flags(
     only: Annotated[str | None, typer.Option(
         "--only", help="Comma-separated codes to run, e.g. R003,R018 (defaults for those without a section).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    weights: Annotated[Path | None, typer.Option(
+        "--weights", help="A TOML file with a [weights] table overriding the default weights of the risk score "
+        "(docs/indicators/scoring.md).")] = None,
+    no_score: Annotated[bool, typer.Option("--no-score", help="Do not compute the risk scores after the flags.")]
+    = False,
 ) -> None:
-    """Compute the indicators over the store and write their flags (with evidence) into the `flags` table.
+    """Compute the indicators over the store and write their flags (with evidence) into the `flags` table, then
+    the composite risk scores (per process, buyer, supplier and region, with explanations) into `scores`.
 
     Each run gets an id (in `flag_runs`, with its settings and statistics); earlier runs are kept. A run is one
     transaction: interrupted, it leaves no flags. Exit code 0 on success, 2 on bad settings or store.
     """
     from aiqyn.indicators.runner import run
     from aiqyn.indicators.settings import SettingsError, default_settings, load_settings
+    from aiqyn.scoring import WeightsError, load_weights, score_run
 
     try:
         resolved = default_settings() if settings is None else load_settings(settings)
         if only:
             resolved = resolved.only(only.split(","))
-    except SettingsError as e:
+        # The settings file's [weights] table, then a --weights file over it.
+        resolved_weights = load_weights(weights, base=resolved.weights)
+    except (SettingsError, WeightsError) as e:
         _fail(str(e))
     if not resolved.indicators:
         _fail(f"{settings}: no indicator section ([R003], [R018]...): nothing to run")
@@ -171,6 +180,7 @@ def run_flags(
         with progress:
             result = run(con, resolved, progress=lambda code, done, total: progress.update(
                 task, completed=done, description=code))
+        scores = None if no_score else score_run(con, result.run_id, resolved_weights)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted:[/] no flags of this run were kept")
         raise typer.Exit(130) from None
@@ -185,6 +195,10 @@ def run_flags(
     if resolved.ignored:
         console.print(f"ignored sections of Cardinal's prepare command: {', '.join(resolved.ignored)}")
     console.print(f"run {result.run_id}: {sum(result.counts.values()):,} flags in {escape(str(db))}", soft_wrap=True)
+    if scores is not None:
+        console.print(f"risk scores: {scores.counts.get('process', 0):,} processes, {scores.counts.get('buyer', 0):,} "
+                      f"buyers, {scores.counts.get('supplier', 0):,} suppliers, {scores.counts.get('region', 0):,} "
+                      "regions (table scores; `aiqyn score` to re-weight)", soft_wrap=True)
 
 
 class Format(StrEnum):

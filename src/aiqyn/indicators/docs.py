@@ -127,6 +127,12 @@ def index() -> str:
         "methodology, an example, why it is a red flag, the output, the parameters, the differences from "
         "Cardinal, the query and the sources.",
         "",
+        "Codes R003...R058 are the Open Contracting Partnership's Cardinal indicators; R044 (which Cardinal lists "
+        "without implementing) and KZ001...KZ013 are Kazakhstan's flags, defined on goszakup's methods, "
+        "thresholds in MCI, BINs, the calendar of non-working days and the register of unreliable suppliers. "
+        "The flags are combined into a composite risk score per process, buyer, supplier and region: "
+        "[scoring.md](scoring.md).",
+        "",
         "| code | title | subjects |",
         "|---|---|---|",
     ]
@@ -190,8 +196,11 @@ def index() -> str:
 
 def pages() -> dict[str, str]:
     """{file name: content} of every generated page."""
+    from aiqyn.scoring.weights import markdown as scoring_page
+
     out = {f"{code}.md": page(ind) for code, ind in REGISTRY.items()}
     out["README.md"] = index()
+    out["scoring.md"] = scoring_page()
     return out
 
 

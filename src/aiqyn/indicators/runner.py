@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 
 from aiqyn.indicators.base import SUBJECT_TYPES, used_parameters
+from aiqyn.indicators.kz import load_reference_tables
 from aiqyn.indicators.registry import REGISTRY
 from aiqyn.indicators.settings import Settings
 from aiqyn.store.schema import SCHEMA
@@ -51,6 +52,7 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings,
         progress: Callable[[str, int, int], None] | None = None) -> RunResult:
     """Compute every indicator of the settings; `progress(code, done, total)` after each one."""
     ensure_tables(con)
+    load_reference_tables(con)
     run_id = f"flags-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     codes = list(settings.indicators)
     con.execute("INSERT INTO flag_runs VALUES (?, now(), NULL, ?, ?, ?, ?, NULL, 'running')",

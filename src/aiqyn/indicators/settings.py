@@ -51,6 +51,7 @@ class Settings:
     indicators: dict[str, BaseParams]
     source: str | None = None
     ignored: list[str] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)  # the [weights] table of the risk score (TOML)
 
     @property
     def cardinal(self) -> bool:
@@ -63,11 +64,14 @@ class Settings:
         if unknown:
             raise SettingsError(f"unknown indicator(s) {', '.join(unknown)}; known: {', '.join(REGISTRY)}")
         params = {c: p if (p := self.indicators.get(c)) is not None else REGISTRY[c].params() for c in wanted}
-        return Settings(self.mode, self.globals, params, self.source, self.ignored)
+        return Settings(self.mode, self.globals, params, self.source, self.ignored, self.weights)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"mode": self.mode, "globals": self.globals.model_dump(),
-                "indicators": {c: p.model_dump() for c, p in self.indicators.items()}}
+        out = {"mode": self.mode, "globals": self.globals.model_dump(),
+               "indicators": {c: p.model_dump() for c, p in self.indicators.items()}}
+        if self.weights:
+            out["weights"] = self.weights
+        return out
 
 
 def default_settings() -> Settings:
@@ -92,7 +96,7 @@ def load_settings(path: Path) -> Settings:
 
 # -- Cardinal's INI -------------------------------------------------------------------------------------
 _SECTION = re.compile(r"^\[\s*([^\]]+?)\s*\]$")
-_KEY = re.compile(r"^([A-Za-z0-9_.\- ]+?)\s*[=:]\s*(.*)$")
+_KEY = re.compile(r"^([^=:\[\]]+?)\s*[=:]\s*(.*)$")  # keys may be Cyrillic method names
 
 
 def _parse_ini(path: Path, text: str) -> dict[str, dict[str, tuple[str, int]]]:
@@ -183,9 +187,17 @@ def _from_toml(path: Path, text: str) -> Settings:
         raise SettingsError(f"{path}: {e}") from None
     global_values: dict[str, Any] = {}
     indicator_values: dict[str, dict[str, Any]] = {}
+    weights: dict[str, float] = {}
     for key, value in data.items():
         if key in GLOBAL_KEYS:
             global_values[key] = value
+        elif key == "weights":
+            from aiqyn.scoring.weights import WeightsError, check_weights
+
+            try:
+                weights = check_weights(value, path)
+            except WeightsError as e:
+                raise SettingsError(str(e)) from None
         elif key == "exclusions" and isinstance(value, dict):
             for k, v in value.items():
                 if k != "procurement_method_details":
@@ -196,8 +208,9 @@ def _from_toml(path: Path, text: str) -> Settings:
             indicator_values[key] = value
         else:
             raise SettingsError(f"{path}: unknown setting or section {key!r}; known: "
-                                f"{', '.join([*sorted(GLOBAL_KEYS), 'exclusions', *REGISTRY])}")
-    return _build(path, "aiqyn", global_values, indicator_values, {}, [])
+                                f"{', '.join([*sorted(GLOBAL_KEYS), 'exclusions', 'weights', *REGISTRY])}")
+    built = _build(path, "aiqyn", global_values, indicator_values, {}, [])
+    return Settings(built.mode, built.globals, built.indicators, built.source, built.ignored, weights)
 
 
 def _build(path: Path, mode: str, global_values: dict[str, Any], indicator_values: dict[str, dict[str, Any]],

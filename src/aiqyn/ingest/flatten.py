@@ -62,10 +62,12 @@ STRUCTURE = {
             },
             "contactPoint": {"name": "VARCHAR", "email": "VARCHAR", "telephone": "VARCHAR"},
             "roles": ["VARCHAR"],
-            "details": {"katoCode": "VARCHAR"},
+            # bankAccounts: payment details (goszakup's IIK and BIK), for the affiliation graph.
+            "details": {"katoCode": "VARCHAR", "bankAccounts": [{"iban": "VARCHAR", "bic": "VARCHAR",
+                                                                  "bankName": "VARCHAR"}]},
         }
     ],
-    "planning": {"budget": {"amount": _VALUE}, "documents": [_DOC]},
+    "planning": {"budget": {"amount": _VALUE}, "documents": [_DOC], "items": [_ITEM]},
     "tender": {
         "id": "VARCHAR",
         "title": "VARCHAR",
@@ -252,9 +254,9 @@ def _value(sel: Select, amount_col: str, currency_col: str, base: str, pointer: 
 
 
 def _items(section: str) -> Select:
-    if section == "tender":
-        src, parent = _unnest("d.s.tender.items"), "''"
-        item_ptr = "('/tender/items/' || (u.pos - 1))"
+    if section in ("tender", "planning"):
+        src, parent = _unnest(f"d.s.{section}.items"), "''"
+        item_ptr = f"('/{section}/items/' || (u.pos - 1))"
     else:
         plural = "awards" if section == "award" else "contracts"
         src, parent = _unnest2(f"d.s.{plural}", "items"), "coalesce(u.pid, '#' || (u.ppos - 1))"
@@ -367,6 +369,22 @@ def _parties() -> Select:
     }, key="u.k")
 
 
+def _party_accounts() -> Select:
+    """Bank accounts of the parties (parties[].details.bankAccounts, from goszakup's IIK and BIK)."""
+    return Select(
+        "(SELECT p.k, p.ocid, p.pid, p.ppos, unnest(p.children) AS x, generate_subscripts(p.children, 1) AS pos "
+        "FROM (SELECT d.k, d.s.ocid AS ocid, unnest(d.s.parties).id AS pid, "
+        "unnest(d.s.parties).details.bankAccounts AS children, generate_subscripts(d.s.parties, 1) AS ppos "
+        "FROM {src} d) p) u", {
+            "ocid": "u.ocid",
+            "party_id": "coalesce(u.pid, '#' || (u.ppos - 1))",
+            "position": "CAST(u.pos - 1 AS INTEGER)",
+            "iban": "u.x.iban",
+            "bic": "u.x.bic",
+            "bank_name": "u.x.bankName",
+        }, key="u.k")
+
+
 def _party_refs(parent: str, child: str, owner: str) -> Select:
     """Organisation references listed in each element of a list (a bid's tenderers, an award's suppliers)."""
     return Select(_unnest2(parent, child), {
@@ -466,7 +484,8 @@ def _build() -> dict[str, list[Select]]:
         "parties": [_parties()],
         "tenderers": [_tenderers()],
         "lots": [_lots()],
-        "items": [_items("tender"), _items("award"), _items("contract")],
+        "items": [_items("tender"), _items("award"), _items("contract"), _items("planning")],
+        "party_accounts": [_party_accounts()],
         "bids": [bids],
         "bid_tenderers": [bid_tenderers],
         "awards": [awards],

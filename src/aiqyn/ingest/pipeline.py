@@ -104,6 +104,9 @@ class StrictStop(Exception):
 
 
 ProgressFn = Callable[[str, int, IngestResult], None]
+# A unit source reads a file of another format (goszakup.gov.kz) as OCDS releases: it returns the file's units,
+# or None when the file is not its format (the OCDS readers then take it).
+UnitSource = Callable[[Path], Iterator[Units | Problem] | None]
 T = TypeVar("T")
 
 
@@ -146,8 +149,10 @@ class Ingestor:
     """Ingests files into an open store; one instance per `aiqyn ingest` run."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, strict: bool = False,
-                 progress: ProgressFn | None = None, max_examples: int = 20):
+                 progress: ProgressFn | None = None, max_examples: int = 20,
+                 unit_source: UnitSource | None = None):
         self.con = con
+        self.unit_source = unit_source
         self.strict = strict
         self.progress = progress
         self.max_examples = max_examples
@@ -177,7 +182,10 @@ class Ingestor:
         for path in files:
             name = str(path)
             self.result.files += 1
-            if fast_path_compression(path) is not None:
+            units = self.unit_source(path) if self.unit_source is not None else None
+            if units is not None:  # another format, read as OCDS releases: the careful path
+                self._careful(name, units, done_bytes)
+            elif fast_path_compression(path) is not None:
                 self._flush_pending()
                 with tempfile.TemporaryDirectory(prefix="aiqyn-ingest-") as tmp:
                     for piece in split_json_lines(path, Path(tmp)):
@@ -615,9 +623,9 @@ class Ingestor:
 
 
 def ingest_paths(con: duckdb.DuckDBPyConnection, paths: list[Path], strict: bool = False,
-                 progress: ProgressFn | None = None) -> IngestResult:
+                 progress: ProgressFn | None = None, unit_source: UnitSource | None = None) -> IngestResult:
     """Ingest files (directories are walked for *.json, *.jsonl, *.ndjson and their .gz) into `con`."""
-    ingestor = Ingestor(con, strict=strict, progress=progress)
+    ingestor = Ingestor(con, strict=strict, progress=progress, unit_source=unit_source)
     files = expand_paths(paths)
     # Checkpoint once at the end rather than after every batch: each checkpoint recompresses the
     # tables' last row groups, which made commits the largest cost of an ingest.

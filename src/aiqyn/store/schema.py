@@ -43,6 +43,8 @@ class Schema:
     tables: dict[str, Table]
     # Written by analytics (flags, scores), not by ingest; created by the module that writes them.
     outputs: dict[str, Table] = field(default_factory=dict)
+    # Input registers (officials, relatives, companies, meetings): imported by their module, not by ingest.
+    registers: dict[str, Table] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Table:
         return self.tables[name]
@@ -75,12 +77,24 @@ class Schema:
                 out += ["| column | type | meaning |", "|---|---|---|"]
                 out += [f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |" for c in t.columns]
                 out.append("")
+        if self.registers:
+            out += ["# Input registers", "",
+                    "Imported by `aiqyn registers import` and `aiqyn meetings import` (docs/conflicts.md), never by "
+                    "ingest.", ""]
+            for t in self.registers.values():
+                out += [f"## `{t.name}`", "", t.doc, ""]
+                if t.primary_key:
+                    out += [f"Key: `({', '.join(t.primary_key)})`", ""]
+                out += ["| column | type | meaning |", "|---|---|---|"]
+                out += [f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |" for c in t.columns]
+                out.append("")
         return "\n".join(out)
 
 
 def _load() -> Schema:
     raw = yaml.safe_load(resources.files("aiqyn.store").joinpath("schema.yaml").read_text(encoding="utf-8"))
-    return Schema(int(raw["version"]), _tables(raw["tables"]), _tables(raw.get("outputs") or {}))
+    return Schema(int(raw["version"]), _tables(raw["tables"]), _tables(raw.get("outputs") or {}),
+                  _tables(raw.get("registers") or {}))
 
 
 def _tables(raw_tables: dict[str, Any]) -> dict[str, Table]:

@@ -1,0 +1,292 @@
+"""The collusion model: a calibrated tender-level classifier over the screens.
+
+Each tender (or lot) becomes one row of scale-free features: the screens of its bids (`screens.SCREENS`),
+where the winner stands among them (when the winner is known) and what its bidders do together
+(`pairs.PAIR_FEATURES`, when bidder ids are known). Features that a table cannot give are missing, and
+the gradient-boosted trees handle missing values natively, so one model scores tables with or without
+winners and bidder ids.
+
+Training: scikit-learn's HistGradientBoostingClassifier, each data set weighing the same and, within it,
+rigged and competitive tenders weighing the same (the share of rigged tenders goes from 13 % to 82 %
+between data sets), with the direction of each screen fixed by theory (`DIRECTION`). Its out-of-fold
+scores (5-fold, grouped by tender) calibrate it with isotonic regression, and the decision threshold
+maximises balanced accuracy on those out-of-fold probabilities; the trees are then refitted on all the
+data. The threshold is stored with the model, with the feature list, the SHA-256 of every training file,
+the library versions and the figures. Feature sets: `FEATURE_SETS`.
+
+Evaluation (`evaluate`) is honest about what it tests: within a data set, 5-fold cross-validation grouped
+by tender (the lots of a tender never straddle train and test), threshold chosen inside each training
+fold; across data sets, leave-one-dataset-out (train on the others, test on the one left out), which is
+what matters for Kazakhstan, where no labelled cartel cases exist.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+from sklearn.model_selection import StratifiedGroupKFold
+from threadpoolctl import threadpool_limits
+
+from aiqyn.collusion.data import BidTable
+from aiqyn.collusion.pairs import PAIR_FEATURES, TENDER, tender_pair_features
+from aiqyn.collusion.screens import SCREENS, screens
+
+WINNER_FEATURES: tuple[str, ...] = ("W_LOWEST", "W_RANK")
+#: Every feature the model can use; a model records the ones it was trained on.
+ALL_FEATURES: tuple[str, ...] = (*SCREENS, *WINNER_FEATURES, *PAIR_FEATURES)
+#: Named feature sets: `screens` (the tender's bids and its winner) transfers better between countries;
+#: `all` adds what firms do together across tenders, which needs bidder ids and helps within a country.
+FEATURE_SETS: dict[str, tuple[str, ...]] = {"screens": (*SCREENS, *WINNER_FEATURES), "all": ALL_FEATURES}
+DEFAULT_FEATURES: tuple[str, ...] = FEATURE_SETS["screens"]
+#: The direction the theory gives each feature (+1: higher means more likely rigged, -1: lower does; 0:
+#: no constraint), enforced on the trees (monotonic constraints): cover bids sit close together (low CV,
+#: SPD), the designated winner far below them (high DIFFP, RD), bids pile up (high kurtosis) with a low
+#: outlier (negative skew); identical prices, fixed gaps, rotation and frequent co-bidding point to a
+#: ring. The constraints keep a data set's quirks from reversing a screen's meaning in another country.
+DIRECTION: dict[str, int] = {"CV": -1, "SPD": -1, "DIFFP": 1, "RD": 1, "RDNOR": 1, "RDALT": 1, "KURT": 1,
+                             "SKEW": -1, "TIES": 1, "P_JACCARD": 1, "P_ROTATION": 1, "P_FIXGAP": 1,
+                             "C_SHARE": 1, "C_CV": -1, "C_SPD": -1, "C_DIFFP": 1}
+FORMAT = "aiqyn-collusion-model/1"
+METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "roc_auc")
+
+
+def tender_features(bids: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, tender, lot): `ALL_FEATURES`, plus `label` (NaN when unlabelled)."""
+    sc = screens(bids, key=tuple(TENDER))
+    out = sc.copy()
+    b = bids.assign(rank=bids.groupby(TENDER)["amount"].rank(method="min"))
+    win = b[b["winner"] == 1].groupby(TENDER).agg(w_amount=("amount", "min"), w_rank=("rank", "min"))
+    known = b.groupby(TENDER)["winner"].apply(lambda w: w.notna().all() and (w == 1).any())
+    w = win.reindex(out.index)
+    known = known.reindex(out.index).fillna(False).astype(bool)
+    lowest = b.groupby(TENDER)["amount"].min().reindex(out.index)
+    out["W_LOWEST"] = np.where(known, (w["w_amount"] <= lowest).astype(float), np.nan)
+    n = out["N"].astype(float)
+    out["W_RANK"] = np.where(known & (n > 1), (w["w_rank"] - 1) / (n - 1).where(n > 1), np.nan)
+    out = out.join(tender_pair_features(bids))
+    out["label"] = bids.groupby(TENDER)["label"].max().reindex(out.index)
+    return out
+
+
+def _trees(seed: int, columns: Sequence[str]) -> HistGradientBoostingClassifier:
+    # Stumps (two leaves): an additive model, one monotone step function per feature. Deeper trees learn
+    # interactions peculiar to one country and transfer worse (docs/collusion.md).
+    return HistGradientBoostingClassifier(
+        learning_rate=0.05, max_iter=200, max_leaf_nodes=2, min_samples_leaf=20, l2_regularization=1.0,
+        monotonic_cst=[DIRECTION.get(c, 0) for c in columns], random_state=seed)
+
+
+def weights(index: pd.Index, y: np.ndarray) -> np.ndarray:
+    """Each dataset weighs the same, and within it rigged and competitive tenders weigh the same: the big
+    files (GR and See-Gaster, Ohio) must not teach their own quirks to a model meant for other countries."""
+    key = pd.DataFrame({"dataset": index.get_level_values("dataset"), "y": y})
+    per_class = key.groupby(["dataset", "y"])["y"].transform("size").to_numpy()
+    w = 1.0 / per_class
+    return np.asarray(w / w.mean())
+
+
+def _fit(x: pd.DataFrame, y: np.ndarray, seed: int) -> tuple[HistGradientBoostingClassifier, list[str]]:
+    """Trees over the columns that vary in `x` (a feature the training tables cannot give is all missing,
+    and trees cannot bin a column without values)."""
+    columns = [c for c in x.columns if x[c].nunique() > 1]
+    if not columns:
+        raise ValueError("no feature varies in the training data")
+    # One thread: OpenMP over two busy cores makes these small fits a hundred times slower, not faster.
+    with threadpool_limits(1):
+        trees = _trees(seed, columns).fit(x[columns], y, sample_weight=weights(x.index, y))
+    return trees, columns
+
+
+def _raw(trees: HistGradientBoostingClassifier, columns: Sequence[str], x: pd.DataFrame) -> np.ndarray:
+    with threadpool_limits(1):
+        return np.asarray(trees.predict_proba(x[list(columns)])[:, 1])
+
+
+def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
+    """The probability cut that maximises balanced accuracy (midpoint between neighbouring scores)."""
+    cuts = np.unique(p)
+    if len(cuts) < 2:
+        return 0.5
+    mids = (cuts[:-1] + cuts[1:]) / 2
+    pos, neg = p[y == 1], p[y == 0]
+    tpr = np.array([(pos >= c).mean() for c in mids])
+    tnr = np.array([(neg < c).mean() for c in mids])
+    return float(mids[int(np.argmax(tpr + tnr))])
+
+
+@dataclass
+class Fitted:
+    """Trees fitted on all the training tenders, the isotonic map from their scores to probabilities
+    (fitted on out-of-fold scores), and the threshold (chosen on the out-of-fold probabilities)."""
+
+    trees: HistGradientBoostingClassifier
+    columns: list[str]
+    calibrator: IsotonicRegression
+    threshold: float
+    oof: np.ndarray
+
+    def proba(self, x: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.calibrator.predict(_raw(self.trees, self.columns, x)))
+
+
+def fit_calibrated(x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, seed: int, folds: int = 5) -> Fitted:
+    """Out-of-fold scores (k-fold grouped by tender) -> isotonic calibration and threshold; then the trees
+    again on everything. The probabilities are calibrated to the training data's share of rigged tenders."""
+    k = max(2, min(folds, int(np.bincount(y, minlength=2).min())))
+    raw = np.full(len(y), np.nan)
+    for tr, te in StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y, groups):
+        trees, columns = _fit(x.iloc[tr], y[tr], seed)
+        raw[te] = _raw(trees, columns, x.iloc[te])
+    iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
+    oof = np.asarray(iso.predict(raw))
+    trees, columns = _fit(x, y, seed)
+    return Fitted(trees, columns, iso, best_threshold(y, oof), oof)
+
+
+@dataclass
+class CollusionModel:
+    """A fitted classifier with everything needed to use and to audit it."""
+
+    trees: HistGradientBoostingClassifier
+    columns: list[str]
+    calibrator: IsotonicRegression
+    features: list[str]
+    threshold: float
+    seed: int
+    training: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    format: str = FORMAT
+
+    def predict(self, feats: pd.DataFrame) -> pd.DataFrame:
+        """probability (calibrated) and label (1 = rigged at the model's threshold) of each tender row."""
+        p = np.asarray(self.calibrator.predict(_raw(self.trees, self.columns, feats)))
+        return pd.DataFrame({"probability": p, "label": (p >= self.threshold).astype(int)}, index=feats.index)
+
+
+def _xy(feats: pd.DataFrame, features: Sequence[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    lab = feats[feats["label"].notna()]
+    return lab[list(features)], lab["label"].to_numpy().astype(int)
+
+
+def train(tables: list[BidTable], features: Sequence[str] = DEFAULT_FEATURES, seed: int = 42) -> CollusionModel:
+    """Fit the calibrated classifier on all tenders of `tables`, choosing the threshold out of fold."""
+    feats = pd.concat([tender_features(t.bids) for t in tables])
+    x, y = _xy(feats, features)
+    if len(np.unique(y)) < 2:
+        raise ValueError("the training data must hold both rigged (1) and competitive (0) tenders")
+    f = fit_calibrated(x, y, _groups(feats.loc[x.index]), seed)
+    training = [{"file": t.path.name, "dataset": t.name, "sha256": t.sha256, "bids": len(t.bids),
+                 "tenders": int(t.bids.groupby(["tender", "lot"]).ngroups),
+                 "rigged": int(t.bids.groupby(["tender", "lot"])["label"].max().sum())} for t in tables]
+    return CollusionModel(
+        trees=f.trees, columns=f.columns, calibrator=f.calibrator, features=list(features),
+        threshold=f.threshold, seed=seed,
+        training=training, metrics={"out_of_fold": scores(y, f.oof, f.threshold)},
+        versions={"format": FORMAT, "scikit-learn": sklearn.__version__, "numpy": np.__version__,
+                  "pandas": pd.__version__, "python": platform.python_version()})
+
+
+def _groups(feats: pd.DataFrame) -> np.ndarray:
+    idx = feats.index.to_frame(index=False)
+    return (idx["dataset"].astype(str) + "\x1f" + idx["tender"].astype(str)).to_numpy()
+
+
+def scores(y: np.ndarray, p: np.ndarray, threshold: float) -> dict[str, float]:
+    pred = (p >= threshold).astype(int)
+    auc = roc_auc_score(y, p) if len(np.unique(y)) == 2 else float("nan")
+    return {
+        "tenders": len(y), "rigged": int(y.sum()),
+        "accuracy": float(accuracy_score(y, pred)),
+        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+        "precision": float(precision_score(y, pred, zero_division=0)),
+        "recall": float(recall_score(y, pred, zero_division=0)),
+        "roc_auc": float(auc),
+    }
+
+
+
+def evaluate(tables: list[BidTable], features: Sequence[str] = DEFAULT_FEATURES, seed: int = 42,
+             folds: int = 5, cross_country: bool = True) -> list[dict[str, Any]]:
+    """Rows of figures: for each dataset, k-fold cross-validation within it grouped by tender ("within"),
+    and, with two or more datasets, trained on all the others and tested on it ("cross-country").
+    Calibration and threshold are always chosen on the training part only."""
+    per = {t.name: tender_features(t.bids) for t in tables}
+    rows: list[dict[str, Any]] = []
+    for name, feats in per.items():
+        x, y = _xy(feats, features)
+        groups = _groups(feats.loc[x.index])
+        k = min(folds, int(np.bincount(y, minlength=2).min()))
+        if k < 2:
+            continue
+        p = np.full(len(y), np.nan)
+        pred = np.zeros(len(y), dtype=int)
+        for tr, te in StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y, groups):
+            f = fit_calibrated(x.iloc[tr], y[tr], groups[tr], seed)
+            p[te] = f.proba(x.iloc[te])
+            pred[te] = (p[te] >= f.threshold).astype(int)
+        rows.append({"setting": "within", "test": name, "train": name, "folds": k, **_scores_of(y, p, pred)})
+    if cross_country and len(per) > 1:
+        for name, test in per.items():
+            others = [n for n in per if n != name]
+            train_feats = pd.concat([per[n] for n in others])
+            x, y = _xy(train_feats, features)
+            xt, yt = _xy(test, features)
+            if len(np.unique(y)) < 2 or len(yt) == 0:
+                continue
+            f = fit_calibrated(x, y, _groups(train_feats.loc[x.index]), seed)
+            rows.append({"setting": "cross-country", "test": name, "train": "+".join(others), "folds": 0,
+                         **scores(yt, f.proba(xt), f.threshold)})
+    return rows
+
+
+def _scores_of(y: np.ndarray, p: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Scores of hard predictions made at each fold's own threshold; ROC AUC from the probabilities."""
+    s = scores(y, pred.astype(float), 0.5)
+    s["roc_auc"] = float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else float("nan")
+    return s
+
+
+def save(model: CollusionModel, path: Path) -> None:
+    """Write the model with skops (no pickle: loading a model file runs no code beyond trusted types)."""
+    import skops.io as sio
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sio.dump({"format": model.format, "trees": model.trees, "columns": model.columns,
+              "calibrator": model.calibrator, "features": model.features,
+              "threshold": model.threshold, "seed": model.seed, "training": model.training,
+              "metrics": model.metrics, "versions": model.versions}, path)
+
+
+def load(path: Path) -> CollusionModel:
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=path)
+    allowed = [t for t in untrusted if t.startswith(("sklearn.", "numpy.", "builtins."))]
+    unknown = sorted(set(untrusted) - set(allowed))
+    if unknown:
+        raise ValueError(f"{path}: the model file holds unexpected types {', '.join(unknown)}; not loading it")
+    d = sio.load(path, trusted=allowed)
+    if not isinstance(d, dict) or d.get("format") != FORMAT:
+        raise ValueError(f"{path}: not an Aiqyn collusion model (format {FORMAT})")
+    return CollusionModel(trees=d["trees"], columns=list(d["columns"]), calibrator=d["calibrator"],
+                          features=list(d["features"]),
+                          threshold=float(d["threshold"]), seed=int(d["seed"]), training=list(d["training"]),
+                          metrics=dict(d["metrics"]),
+                          versions=dict(d["versions"]))

@@ -1,0 +1,1 @@
+"""Exports of the store in open formats: OCDS compiled releases (`aiqyn export ocds`)."""
