@@ -24,6 +24,11 @@ demo: $(STAMP)
 	$(BIN)/aiqyn registers import unreliable $(DEMO)/data/unreliable_suppliers.csv --db $(DEMO)/aiqyn.duckdb
 	$(BIN)/aiqyn flags run --db $(DEMO)/aiqyn.duckdb
 	$(BIN)/aiqyn evaluate --truth $(DEMO)/data/truth.json --db $(DEMO)/aiqyn.duckdb
+	$(BIN)/aiqyn app-db upgrade --app-db $(DEMO)/app.sqlite
+	for role in analyst supervisor; do AIQYN_DEMO_PASSWORD=$(DEMO_PASSWORD) $(BIN)/aiqyn users add $$role --role $$role \
+		--password-env AIQYN_DEMO_PASSWORD --exist-ok --app-db $(DEMO)/app.sqlite; done
+	@echo "web application: sign in as analyst or supervisor, password $(DEMO_PASSWORD)"
+	$(BIN)/aiqyn serve --db $(DEMO)/aiqyn.duckdb --app-db $(DEMO)/app.sqlite --port $(PORT)
 
 ## test: the whole test suite
 test: $(STAMP)

@@ -43,7 +43,12 @@ from aiqyn.scoring.cli import evaluate_command, registers_app, score_command  # 
 app.command("score")(score_command)
 app.command("evaluate")(evaluate_command)
 app.add_typer(registers_app, name="registers")
+from aiqyn.web.cli import app_db_app, audit_app, serve, users_app  # noqa: E402
 
+app.command("serve")(serve)
+app.add_typer(app_db_app, name="app-db")
+app.add_typer(users_app, name="users")
+app.add_typer(audit_app, name="audit")
 from aiqyn.export.cli import app as export_app  # noqa: E402
 from aiqyn.goszakup.cli import app as goszakup_app  # noqa: E402
 
