@@ -23,12 +23,19 @@ demo: $(STAMP)
 	$(BIN)/aiqyn stats --db $(DEMO)/aiqyn.duckdb
 	$(BIN)/aiqyn registers import unreliable $(DEMO)/data/unreliable_suppliers.csv --db $(DEMO)/aiqyn.duckdb
 	$(BIN)/aiqyn flags run --db $(DEMO)/aiqyn.duckdb
+	for kind in officials relatives companies; do $(BIN)/aiqyn registers import $$kind $(DEMO)/data/$$kind.csv \
+		--db $(DEMO)/aiqyn.duckdb; done
+	$(BIN)/aiqyn meetings import $(DEMO)/data/meetings.csv --db $(DEMO)/aiqyn.duckdb
+	$(BIN)/aiqyn entities resolve --db $(DEMO)/aiqyn.duckdb
+	$(BIN)/aiqyn entities flags --db $(DEMO)/aiqyn.duckdb
+	$(BIN)/aiqyn meetings check --db $(DEMO)/aiqyn.duckdb || test $$? -eq 1  # 1: violations found
+	$(BIN)/aiqyn prices run --db $(DEMO)/aiqyn.duckdb
 	$(BIN)/aiqyn evaluate --truth $(DEMO)/data/truth.json --db $(DEMO)/aiqyn.duckdb
 	$(BIN)/aiqyn app-db upgrade --app-db $(DEMO)/app.sqlite
 	for role in analyst supervisor; do AIQYN_DEMO_PASSWORD=$(DEMO_PASSWORD) $(BIN)/aiqyn users add $$role --role $$role \
 		--password-env AIQYN_DEMO_PASSWORD --exist-ok --app-db $(DEMO)/app.sqlite; done
 	@echo "web application: sign in as analyst or supervisor, password $(DEMO_PASSWORD)"
-	$(BIN)/aiqyn serve --db $(DEMO)/aiqyn.duckdb --app-db $(DEMO)/app.sqlite --port $(PORT)
+	test -n "$(NO_SERVE)" || $(BIN)/aiqyn serve --db $(DEMO)/aiqyn.duckdb --app-db $(DEMO)/app.sqlite --port $(PORT)
 
 ## test: the whole test suite
 test: $(STAMP)

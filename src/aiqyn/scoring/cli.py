@@ -119,9 +119,10 @@ def evaluate_command(
 
 def _prices_evaluation(con: Any, truth: dict[str, Any]) -> dict[str, Any] | None:
     """The prices module's evaluation of the planted overpricing, when the store holds price findings."""
-    if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'price_findings'"
-                       ).fetchone()[0]:
-        return None
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    if not {"price_findings", "price_runs"} <= tables or not con.execute("SELECT count(*) FROM price_runs"
+                                                                         ).fetchone()[0]:
+        return None  # no `aiqyn prices run` yet
     from aiqyn.prices.evaluate import evaluate as evaluate_prices
 
     try:
