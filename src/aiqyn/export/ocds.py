@@ -107,13 +107,13 @@ def _ref(party_id: Any, name: Any) -> dict[str, Any] | None:
     return None if party_id is None and name is None else {"id": party_id, "name": name}
 
 
-def _clean(obj: Any) -> Any:
+def drop_empty(obj: Any) -> Any:
     """Drop None values and empty containers (OCDS: omit what is not known)."""
     if isinstance(obj, dict):
         out = {}
         for key, value in obj.items():
             if isinstance(value, dict | list):
-                value = _clean(value)
+                value = drop_empty(value)
                 if not value:
                     continue
             elif value is None:
@@ -121,7 +121,7 @@ def _clean(obj: Any) -> Any:
             out[key] = value
         return out
     if isinstance(obj, list):
-        return [_clean(v) if isinstance(v, dict | list) else v for v in obj]
+        return [drop_empty(v) if isinstance(v, dict | list) else v for v in obj]
     return obj
 
 
@@ -241,7 +241,7 @@ def _compiled(p: dict[str, Any], t: dict[str, dict[str, list[dict[str, Any]]]], 
                                     else f"#{c['position']}")],
         } for c in rows("contracts")],
     }
-    cleaned: dict[str, Any] = _clean(release)
+    cleaned: dict[str, Any] = drop_empty(release)
     return cleaned
 
 

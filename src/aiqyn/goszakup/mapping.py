@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 
+from aiqyn.export.ocds import drop_empty
 from aiqyn.goszakup.kato import kato_of_address
 from aiqyn.goszakup.refs import Refs
 from aiqyn.ids import is_valid
@@ -284,24 +285,6 @@ def _value(amount: float | int | None, currency: str | None = None) -> dict[str,
     return None if amount is None else {"amount": amount, "currency": currency or CURRENCY}
 
 
-def _clean(obj: Any) -> Any:
-    """Drop None values and empty containers (OCDS: omit what is not known)."""
-    if isinstance(obj, dict):
-        out = {}
-        for key, value in obj.items():
-            if isinstance(value, dict | list):
-                value = _clean(value)
-                if not value:
-                    continue
-            elif value is None:
-                continue
-            out[key] = value
-        return out
-    if isinstance(obj, list):
-        return [_clean(v) if isinstance(v, dict | list) else v for v in obj]
-    return obj
-
-
 def _method(item: dict[str, Any], refs: Refs, key: str = "ref_trade_methods_id") -> dict[str, Any]:
     name, ocds = _ref(item, key, "ref_trade_methods", refs.trade_methods)
     return {"procurementMethod": ocds, "procurementMethodDetails": name}
@@ -358,7 +341,7 @@ def contract(item: dict[str, Any], refs: Refs) -> dict[str, Any]:
                             "rationale": "; ".join(reasons) or None,
                             "description": description, "statusDetails": status_name}],
         }]
-        return _clean(release)
+        return drop_empty(release)
     award_date = (_date(item, "trd_buy_itogi_date_public") or _date(item, "sign_reason_doc_date") or sign_date
                   or _date(item, "crdate"))
     release["tender"] = {
@@ -379,7 +362,7 @@ def contract(item: dict[str, Any], refs: Refs) -> dict[str, Any]:
     }]
     _date(item, "plan_exec_date")
     _date(item, "fakt_exec_date")
-    return _clean(release)
+    return drop_empty(release)
 
 
 def contract_unit(item: dict[str, Any], refs: Refs) -> dict[str, Any]:
@@ -398,7 +381,7 @@ def contract_unit(item: dict[str, Any], refs: Refs) -> dict[str, Any]:
         "id": f"unit-{uid}", "quantity": _num(item, "quantity"),
         "unit": {"value": _value(price)}, "relatedLot": str(lot) if lot else None,
     }]}]
-    return _clean(release)
+    return drop_empty(release)
 
 
 def plan_point(item: dict[str, Any], refs: Refs) -> dict[str, Any]:
@@ -431,7 +414,7 @@ def plan_point(item: dict[str, Any], refs: Refs) -> dict[str, Any]:
         "status": "planning", "mainProcurementCategory": _category(item, refs), **_method(item, refs),
     }
     _date(item, "date_approved")
-    return _clean(release)
+    return drop_empty(release)
 
 
 def _lot_fields(lot: dict[str, Any], refs: Refs, lot_key: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -466,7 +449,7 @@ def lot(item: dict[str, Any], refs: Refs) -> dict[str, Any]:
     release["buyer"] = buyer
     release["tender"] = {"id": _text(item, "trd_buy_number_anno") or str(trd), **_method(item, refs),
                          "lots": [lot_obj], "items": [lot_item]}
-    return _clean(release)
+    return drop_empty(release)
 
 
 def announcement(item: dict[str, Any], refs: Refs) -> dict[str, Any]:
@@ -513,7 +496,7 @@ def announcement(item: dict[str, Any], refs: Refs) -> dict[str, Any]:
     }
     _date(item, "publish_date")
     _date(item, "itogi_date_public")
-    return _clean(release)
+    return drop_empty(release)
 
 
 def application(item: dict[str, Any], refs: Refs) -> dict[str, Any]:
@@ -553,7 +536,7 @@ def application(item: dict[str, Any], refs: Refs) -> dict[str, Any]:
     release["tender"] = {"id": _text(item, "trd_buy_number_anno", "number_anno") or str(trd),
                          "tenderers": [tenderer] if tenderer else None}
     release["bids"] = {"details": bids}
-    return _clean(release)
+    return drop_empty(release)
 
 
 def rnu_entry(item: dict[str, Any]) -> tuple[str, str | None, dt.date, dt.date | None, str | None]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 
+from aiqyn.conflicts.registers import parse_date
 from aiqyn.ids import is_valid
 
 REQUIRED = ("bin", "included_on")
@@ -35,14 +36,7 @@ class ImportResult:
     ignored_columns: list[str] = field(default_factory=list)
 
 
-def _date(text: str) -> dt.date:
-    text = text.strip()
-    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
-        try:
-            return dt.datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise ValueError(f"{text!r} is not a date (expected YYYY-MM-DD or DD.MM.YYYY)")
+_date = parse_date  # the registers' one date format rule (YYYY-MM-DD or DD.MM.YYYY)
 
 
 def import_unreliable(con: duckdb.DuckDBPyConnection, path: Path) -> ImportResult:

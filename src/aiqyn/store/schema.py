@@ -6,6 +6,7 @@ meaning. Code here only reads and checks it; nothing else in the project declare
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -60,35 +61,30 @@ class Schema:
             "application read only them.",
             "",
         ]
-        for t in self.tables.values():
-            out += [f"## `{t.name}`", "", t.doc, ""]
-            if t.primary_key:
-                out += [f"Key: `({', '.join(t.primary_key)})`", ""]
-            out += ["| column | type | meaning |", "|---|---|---|"]
-            out += [f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |" for c in t.columns]
-            out.append("")
+        out += _section(self.tables.values())
         if self.outputs:
             out += ["# Analytic outputs", "",
                     "Written by the analytics downstream of the store (indicators, scoring), never by ingest.", ""]
-            for t in self.outputs.values():
-                out += [f"## `{t.name}`", "", t.doc, ""]
-                if t.primary_key:
-                    out += [f"Key: `({', '.join(t.primary_key)})`", ""]
-                out += ["| column | type | meaning |", "|---|---|---|"]
-                out += [f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |" for c in t.columns]
-                out.append("")
+            out += _section(self.outputs.values())
         if self.registers:
             out += ["# Input registers", "",
                     "Imported by `aiqyn registers import` and `aiqyn meetings import` (docs/conflicts.md), never by "
                     "ingest.", ""]
-            for t in self.registers.values():
-                out += [f"## `{t.name}`", "", t.doc, ""]
-                if t.primary_key:
-                    out += [f"Key: `({', '.join(t.primary_key)})`", ""]
-                out += ["| column | type | meaning |", "|---|---|---|"]
-                out += [f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |" for c in t.columns]
-                out.append("")
+            out += _section(self.registers.values())
         return "\n".join(out)
+
+
+def _section(tables: Iterable[Table]) -> list[str]:
+    """The markdown of some tables: each with its doc, key and documented columns."""
+    out: list[str] = []
+    for t in tables:
+        out += [f"## `{t.name}`", "", t.doc, ""]
+        if t.primary_key:
+            out += [f"Key: `({', '.join(t.primary_key)})`", ""]
+        out += ["| column | type | meaning |", "|---|---|---|"]
+        out += [f"| `{c.name}` | {c.type} | {c.doc.replace('|', '/')} |" for c in t.columns]
+        out.append("")
+    return out
 
 
 def _load() -> Schema:
