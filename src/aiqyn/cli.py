@@ -60,6 +60,9 @@ from aiqyn.scoring.cli import import_app as registers_import_app  # noqa: E402
 register_import_commands(registers_import_app)  # officials, relatives, companies beside `unreliable`
 app.add_typer(entities_app, name="entities")
 app.add_typer(meetings_app, name="meetings")
+from aiqyn.regions.cli import app as regions_app  # noqa: E402
+
+app.add_typer(regions_app, name="regions")
 
 console = Console()
 err = Console(stderr=True)
