@@ -6,7 +6,6 @@ No web imports: the routes call these functions.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from aiqyn.expertise import Document, DraftError, Flag, Provision, Report, Trigg
 from aiqyn.web import audit
 from aiqyn.web.auth import Principal
 from aiqyn.web.models import DECISIONS, ExpertiseDecision, ExpertiseDraft, utcnow
-from aiqyn.web.services import Refused
+from aiqyn.web.services import Refused, write_private
 
 SUBDIR = "expertise"
 
@@ -35,20 +34,8 @@ def _safe_name(name: str) -> str:
 def _store(stream: BinaryIO, directory: Path, max_bytes: int) -> tuple[Path, int, str]:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / secrets.token_hex(16)
-    digest, size = hashlib.sha256(), 0
-    try:
-        with path.open("xb") as out:
-            while chunk := stream.read(1 << 20):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise Refused(f"a draft may be at most {max_bytes / 1e6:.0f} MB", 413)
-                digest.update(chunk)
-                out.write(chunk)
-        path.chmod(0o600)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, size, digest.hexdigest()
+    size, digest = write_private(path, b"", stream, max_bytes, f"a draft may be at most {max_bytes / 1e6:.0f} MB")
+    return path, size, digest
 
 
 def submit(db: Session, who: Principal, *, stream: BinaryIO, filename: str, upload_dir: Path,

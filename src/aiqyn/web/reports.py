@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from aiqyn.web import audit
 from aiqyn.web.auth import Principal
 from aiqyn.web.models import REPORT_KINDS, REPORT_STATUSES, Attachment, Case, CitizenReport, Organisation, utcnow
-from aiqyn.web.services import Refused
+from aiqyn.web.services import Refused, write_private
 
 MAX_FILES = 5
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud or copied by hand
@@ -78,22 +78,9 @@ def _store_file(upload: Upload, directory: Path, max_bytes: int) -> tuple[str, s
                       422)
     name = secrets.token_hex(16)
     path = directory / name
-    digest = hashlib.sha256(head)
-    size = len(head)
-    try:
-        with path.open("xb") as out:
-            out.write(head)
-            while chunk := upload.stream.read(1 << 20):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise Refused(f"an attachment may be at most {max_bytes / 1e6:.0f} MB", 413)
-                digest.update(chunk)
-                out.write(chunk)
-        path.chmod(0o600)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return name, kind, size, digest.hexdigest()
+    size, digest = write_private(path, head, upload.stream, max_bytes,
+                                 f"an attachment may be at most {max_bytes / 1e6:.0f} MB")
+    return name, kind, size, digest
 
 
 def submit(db: Session, *, kind: str, text: str, organisation_name: str = "", region_code: str | None = None,

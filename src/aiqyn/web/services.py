@@ -6,9 +6,11 @@ Every change writes its audit entry in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from pathlib import Path
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -46,6 +48,27 @@ class Refused(Exception):
     def __init__(self, message: str, status: int = 409) -> None:
         super().__init__(message)
         self.status = status
+
+
+def write_private(path: Path, head: bytes, stream: BinaryIO, max_bytes: int, too_big: str) -> tuple[int, str]:
+    """Write an upload (`head`, then the rest of `stream`) to a new file readable by its owner only; (size, sha256).
+
+    Beyond `max_bytes` the file is removed and Refused(`too_big`, 413) raised; nothing half-written stays."""
+    digest, size = hashlib.sha256(head), len(head)
+    try:
+        with path.open("xb") as out:
+            out.write(head)
+            while chunk := stream.read(1 << 20):
+                size += len(chunk)
+                if size > max_bytes:
+                    raise Refused(too_big, 413)
+                digest.update(chunk)
+                out.write(chunk)
+        path.chmod(0o600)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return size, digest.hexdigest()
 
 
 def money(value: Any) -> Decimal:
