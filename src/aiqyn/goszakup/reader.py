@@ -34,7 +34,7 @@ from aiqyn.goszakup.mapping import (
     to_release,
 )
 from aiqyn.goszakup.refs import Refs, book_of
-from aiqyn.ingest.readers import BOM, CHUNK_BYTES, Problem, Units, open_source
+from aiqyn.ingest.readers import CHUNK_BYTES, Problem, Units, open_source, read_head
 
 HEAD_BYTES = 1 << 16
 # Field names only goszakup uses: a file whose head holds one of them (and no "ocid") is goszakup data.
@@ -53,12 +53,11 @@ BATCH_ITEMS = 20_000
 def _head(path: Path) -> bytes:
     stream, _counter = open_source(path)
     try:
-        head = stream.peek(HEAD_BYTES)[:HEAD_BYTES] if hasattr(stream, "peek") else stream.read(HEAD_BYTES)
+        return read_head(stream, HEAD_BYTES)
     except (OSError, EOFError):
         return b""
     finally:
         stream.close()
-    return head[3:] if head.startswith(BOM) else head
 
 
 def reference_book(path: Path, head: bytes | None = None) -> str | None:
@@ -96,13 +95,10 @@ def iter_items(path: Path, counter_out: list[Any] | None = None) -> Iterator[Ite
         counter_out.append(counter)
     try:
         try:
-            head = stream.peek(HEAD_BYTES)[:HEAD_BYTES] if hasattr(stream, "peek") else b""
+            head = read_head(stream, HEAD_BYTES)
         except (OSError, EOFError) as exc:
             yield Problem(None, None, f"cannot read the file: {exc}", "")
             return
-        if head.startswith(BOM):
-            stream.read(3)
-            head = head[3:]
         stripped = head.lstrip()
         if not stripped:
             yield Problem(None, None, "empty file: no JSON in it", "")

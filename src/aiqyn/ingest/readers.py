@@ -125,13 +125,10 @@ def read_units(path: Path, first_line: int = 1, json_lines: bool = False) -> Ite
         return
     try:
         try:
-            head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+            head = read_head(stream)
         except _READ_ERRORS as exc:
             yield Problem(None, None, f"cannot read the file: {exc}", "")
             return
-        if head.startswith(BOM):
-            stream.read(3)
-            head = head[3:]
         stripped = head.lstrip()
         if not stripped:
             if not _has_content(stream):
@@ -151,6 +148,16 @@ def read_units(path: Path, first_line: int = 1, json_lines: bool = False) -> Ite
             )
     finally:
         stream.close()
+
+
+def read_head(stream: IO[bytes], size: int = 1 << 16) -> bytes:
+    """The first `size` bytes of an open source without consuming them, but for a UTF-8 byte-order mark,
+    which is consumed and left out. Raises the stream's read error (a truncated gzip file, say)."""
+    head = stream.peek(size)[:size] if hasattr(stream, "peek") else b""
+    if head.startswith(BOM):
+        stream.read(3)
+        head = head[3:]
+    return head
 
 
 def fast_path_compression(path: Path) -> str | None:
