@@ -30,12 +30,22 @@ demo: $(STAMP)
 	$(BIN)/aiqyn entities flags --db $(DEMO)/aiqyn.duckdb
 	$(BIN)/aiqyn meetings check --db $(DEMO)/aiqyn.duckdb || test $$? -eq 1  # 1: violations found
 	$(BIN)/aiqyn prices run --db $(DEMO)/aiqyn.duckdb
+	$(BIN)/aiqyn queue import $(DEMO)/data/queue_events.csv --db $(DEMO)/aiqyn.duckdb --key-file $(DEMO)/data/queue.key
+	$(BIN)/aiqyn queue check --db $(DEMO)/aiqyn.duckdb || test $$? -eq 1  # 1: out-of-turn findings
+	$(BIN)/aiqyn queue seal --db $(DEMO)/aiqyn.duckdb  # publish the roots: /public/queues
+	for kind in offences statements; do $(BIN)/aiqyn accountability import $$kind $(DEMO)/data/$$kind.csv \
+		--db $(DEMO)/aiqyn.duckdb; done
+	$(BIN)/aiqyn accountability check --db $(DEMO)/aiqyn.duckdb  # supervisor: /accountability
 	$(BIN)/aiqyn evaluate --truth $(DEMO)/data/truth.json --db $(DEMO)/aiqyn.duckdb
 	$(BIN)/aiqyn app-db upgrade --app-db $(DEMO)/app.sqlite
 	for role in analyst supervisor; do AIQYN_DEMO_PASSWORD=$(DEMO_PASSWORD) $(BIN)/aiqyn users add $$role --role $$role \
 		--password-env AIQYN_DEMO_PASSWORD --exist-ok --app-db $(DEMO)/app.sqlite; done
-	@echo "web application: sign in as analyst or supervisor, password $(DEMO_PASSWORD)"
-	test -n "$(NO_SERVE)" || $(BIN)/aiqyn serve --db $(DEMO)/aiqyn.duckdb --app-db $(DEMO)/app.sqlite --port $(PORT)
+	AIQYN_DEMO_PASSWORD=$(DEMO_PASSWORD) $(BIN)/aiqyn users add compliance --role compliance --exist-ok \
+		--org $$(sed -n 2p $(DEMO)/data/officials.csv | cut -d, -f4) --password-env AIQYN_DEMO_PASSWORD \
+		--app-db $(DEMO)/app.sqlite --db $(DEMO)/aiqyn.duckdb  # records the meetings of its first official's body
+	$(BIN)/aiqyn index compute --db $(DEMO)/aiqyn.duckdb --app-db $(DEMO)/app.sqlite  # the regional index: /regions
+	@echo "web application: sign in as analyst, supervisor or compliance, password $(DEMO_PASSWORD); /public without"
+	test -n "$(NO_SERVE)" || $(BIN)/aiqyn serve --db $(DEMO)/aiqyn.duckdb --app-db $(DEMO)/app.sqlite --page-cache $(DEMO)/pages.sqlite --port $(PORT)
 
 ## test: the whole test suite
 test: $(STAMP)

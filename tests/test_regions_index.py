@@ -170,7 +170,7 @@ def test_districts_with_more_planted_schemes_rank_higher(store: tuple[Path, Path
 
 
 SPARK_FUNCTIONS = {"ARRAY_CONTAINS", "AVG", "CAST", "COALESCE", "CONCAT", "COUNT", "EXTRACT", "LENGTH", "MAX",
-                   "MIN", "NULLIF", "QUARTER", "ROW_NUMBER", "SUBSTRING", "SUM", "YEAR"}
+                   "MIN", "NULLIF", "QUARTER", "ROUND", "ROW_NUMBER", "SUBSTRING", "SUM", "YEAR"}
 
 
 @pytest.mark.parametrize("sql", [FACTS_SQL, index_sql()], ids=["facts", "index"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -61,8 +62,15 @@ register_import_commands(registers_import_app)  # officials, relatives, companie
 app.add_typer(entities_app, name="entities")
 app.add_typer(meetings_app, name="meetings")
 from aiqyn.regions.cli import app as regions_app  # noqa: E402
+from aiqyn.regions.cli import report_app  # noqa: E402
 
-app.add_typer(regions_app, name="regions")
+app.add_typer(regions_app, name="index")
+app.add_typer(regions_app, name="regions", help="The same as `aiqyn index` (run = compute, rank = show).")
+app.add_typer(report_app, name="report")
+from aiqyn.publiccontrol.cli import accountability_app, queue_app  # noqa: E402
+
+app.add_typer(queue_app, name="queue")
+app.add_typer(accountability_app, name="accountability")
 
 console = Console()
 err = Console(stderr=True)
@@ -289,6 +297,43 @@ def store_docs(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(SCHEMA.markdown(), encoding="utf-8")
     console.print(f"wrote {out}")
+
+
+class StoreFormat(StrEnum):
+    parquet = "parquet"
+
+
+@store_app.command("export")
+def store_export(
+    out: Annotated[Path, typer.Argument(help="The directory to write (one sub-directory per table).")],
+    format: Annotated[StoreFormat, typer.Option("--format", case_sensitive=False,
+                                                help="parquet: partitioned by year, the input of "
+                                                "`aiqyn flags run --engine spark`.")] = StoreFormat.parquet,
+    db: DbOption = Path("aiqyn.duckdb"),
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an earlier export in DIR.")] = False,
+) -> None:
+    """Export the store as Parquet: each table in DIR/<table>/, the tables of a process partitioned by its year
+    (partition_year=YYYY), with a manifest of the schema (_aiqyn_schema.json). docs/spark.md."""
+    from aiqyn.store.db import connect
+    from aiqyn.store.parquet import ParquetError, export_parquet
+
+    if not db.exists():
+        _fail(f"{db}: no store here; run `aiqyn ingest` first (or pass --db)")
+    con = connect(db, read_only=True)
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err,
+                        disable=not sys.stderr.isatty())
+    task = progress.add_task("export", total=None)
+    try:
+        with progress:
+            result = export_parquet(con, out, overwrite=overwrite, progress=lambda name, done, total: progress.update(
+                task, completed=done, total=total, description=name))
+    except ParquetError as e:
+        _fail(str(e))
+    finally:
+        con.close()
+    console.print(f"wrote {len(result.tables)} tables ({sum(result.tables.values()):,} rows) to {escape(str(out))}",
+                  soft_wrap=True)
 
 
 def main() -> None:

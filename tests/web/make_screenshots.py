@@ -17,7 +17,11 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 from test_web_expertise import DRAFT_RU
 from test_web_reports import png
-from webkit import CHROMIUM, PASSWORDS, LiveServer, build_store, make_site
+from webkit import CHROMIUM, PASSWORDS, LiveServer, Site, build_store, make_site
+
+from aiqyn.web.app import create_app
+from aiqyn.web.settings import WebSettings
+from conftest import run_cli
 
 
 def main() -> None:
@@ -75,6 +79,14 @@ def main() -> None:
                                                  "comment": "Дискреция без условий: предложить перечень оснований"})
         reviewer.form(f"{draft_url}/decisions", {"flag_id": flag_ids[1], "decision": "rejected",
                                                  "comment": "Не фактор: полномочие ограничено статьёй 2"})
+        meeting_ids = record_meetings(site, store)
+        site.app.state.aiqyn.analytics.close()  # the analytics read the recorded meetings into the store
+        for args in (["registers", "import", "officials", store.parent / "officials.csv"],
+                     ["meetings", "import", "--app-db", site.url], ["meetings", "check"],
+                     *public_control_steps(store.parent)):
+            run_cli([*args, "--db", store])
+        site = Site(create_app(WebSettings(db=store, app_db=site.url, secret_key="shots", upload_dir=base / "uploads")),
+                    site.url, store, site.org_ocid, site.org_subject, site.other_ocid, site.other_subject)
         server = LiveServer(site.app)
         try:
             with sync_playwright() as p:
@@ -122,10 +134,58 @@ def main() -> None:
                 shot(page_for("compliance", "ru"), "/recommendations", "compliance-ru")
                 shot(page_for("ngo_reviewer", "ru"), draft_url, "expertise-report-ru", full=True)
                 shot(page_for("ngo_reviewer", "ru"), "/expertise/summary", "expertise-summary-ru")
+                shot(page_for("compliance", "ru"), "/meetings", "meetings-ru", full=True)
+                shot(page_for("compliance", "ru"), f"/meetings/{meeting_ids[1]}", "meeting-ru", full=True)
+                shot(page_for(None, "en"), "/public", "public-en", full=True)
+                shot(page_for(None, "ru"), "/public/processes", "public-processes-ru")
+                riskiest = site.client().get("/api/v1/public/processes").json()["rows"][0]["ocid"]
+                shot(page_for(None, "kk"), f"/public/processes/{riskiest}", "public-process-kk", full=True)
+                queue_id = site.client().get("/public/queues").text.split('href="/public/queues/', 1)[1].split('"')[0]
+                shot(page_for(None, "ru"), f"/public/queues/{queue_id}", "public-queue", full=False)
+                shot(page_for("supervisor", "ru"), "/accountability", "accountability-ru")
                 browser.close()
         finally:
             server.stop()
 
+
+def record_meetings(site: Site, store: Path) -> list[int]:
+    """Meetings of the compliance officer's organisation, as its officer records them: one by the rules, one in the
+    official's office without recording or commission, one with a tender winner in the evening."""
+    import csv
+
+    with (store.parent / "officials.csv").open(encoding="utf-8") as f:
+        officials = [r for r in csv.DictReader(f) if r["organisation_bin"] == site.org_subject.removeprefix("KZ-BIN-")]
+    head, deputy, *others = officials
+    members = [o["iin"] for o in others[:2]]
+    officer = site.client("compliance")
+    ids = []
+    for body in [
+        {"official_iin": head["iin"], "official_name": head["full_name"], "company_name": "ТОО «Курылыс Сервис»",
+         "starts_at": "2024-03-12 10:00", "ends_at": "2024-03-12 10:40", "place": "переговорная 101 (1 этаж)",
+         "recorded": True, "recording_ref": "REC-2024-0312-1", "commission_members": members,
+         "subject": "Приёмка работ по договору"},
+        {"official_iin": deputy["iin"], "official_name": deputy["full_name"], "company_name": "ТОО «Арман Инвест»",
+         "starts_at": "2024-03-13 11:00", "place": f"{deputy['office']}, кабинет заместителя", "recorded": False,
+         "subject": "Обсуждение технической спецификации"},
+        {"official_iin": head["iin"], "official_name": head["full_name"], "company_name": "ИП «Жетысу Инвест 11»",
+         "starts_at": "2024-03-16 19:30", "ends_at": "2024-03-16 20:15", "place": "переговорная 101 (1 этаж)",
+         "recorded": True, "recording_ref": "REC-2024-0316-2", "commission_members": members[:1],
+         "subject": "Сроки поставки"},
+    ]:
+        r = officer.post("/api/v1/meetings", json=body)
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["id"])
+    return ids
+
+
+
+def public_control_steps(data: Path) -> list[list[object]]:
+    """The generated queues and accountability register imported and checked (docs/public-control.md)."""
+    return [["registers", "import", "relatives", data / "relatives.csv"],
+            ["registers", "import", "companies", data / "companies.csv"],
+            ["queue", "import", data / "queue_events.csv", "--key-file", data / "queue.key"], ["queue", "check"],
+            ["queue", "seal"], ["accountability", "import", "offences", data / "offences.csv"],
+            ["accountability", "import", "statements", data / "statements.csv"], ["accountability", "check"]]
 
 if __name__ == "__main__":
     main()

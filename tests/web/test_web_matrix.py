@@ -24,6 +24,7 @@ SIGNED_IN = frozenset({"analyst", "supervisor", "compliance"})  # the procuremen
 STAFF = frozenset({"analyst", "supervisor"})
 REVIEWERS = frozenset({"analyst", "supervisor", "ngo_reviewer"})
 SUPERVISOR = frozenset({"supervisor"})
+COMPLIANCE = frozenset({"compliance"})  # records the meetings of their organisation's officials
 
 MATRIX: dict[str, frozenset[str]] = {
     # pages
@@ -64,6 +65,18 @@ MATRIX: dict[str, frozenset[str]] = {
     "GET /expertise/summary": REVIEWERS,
     "GET /expertise/{draft_id}": REVIEWERS,
     "POST /expertise/{draft_id}/decisions": REVIEWERS,
+    "GET /meetings": SIGNED_IN,
+    "POST /meetings": COMPLIANCE,
+    "GET /meetings/{meeting_id}": SIGNED_IN,
+    "GET /public": ALL,
+    "GET /public/processes": ALL,
+    "GET /public/processes/{ocid}": ALL,
+    "GET /public/queues": ALL,  # public control (issue 11): queues by code, aggregates only
+    "GET /public/queues/{queue_id}": ALL,
+    "GET /public/queues/{queue_id}/export": ALL,
+    "GET /public/accountability": ALL,
+    "GET /accountability": SUPERVISOR,
+    "GET /accountability/findings": SUPERVISOR,
     # the API and its documents
     "GET /api/openapi.json": ALL,
     "GET /api/docs": ALL,
@@ -92,6 +105,16 @@ MATRIX: dict[str, frozenset[str]] = {
     "GET /api/v1/triage": STAFF,
     "GET /api/v1/triage/{report_id}": STAFF,
     "POST /api/v1/triage/{report_id}": STAFF,
+    "GET /regions": ALL,  # the regional index: public aggregates (routes/regions.py)
+    "GET /regions/{kato}": ALL,
+    "GET /api/v1/regions": ALL,
+    "GET /api/v1/regions/{kato}": ALL,
+    "GET /api/v1/meetings": SIGNED_IN,
+    "POST /api/v1/meetings": COMPLIANCE,
+    "GET /api/v1/meetings/{meeting_id}": SIGNED_IN,
+    "GET /api/v1/public/summary": ALL,
+    "GET /api/v1/public/processes": ALL,
+    "GET /api/v1/public/processes/{ocid}": ALL,
 }
 
 
@@ -128,11 +151,17 @@ def test_matrix(module_site: Site, role: str) -> None:  # noqa: F811
         "deadline": "2030-01-01", "organisation": site.org_subject}).json()
     draft = staff.post("/expertise", files={"file": ("d.txt", DRAFT.encode(), "text/plain")}, follow_redirects=False)
     assert draft.status_code == 303, draft.text
-    values = {"item_id": str(item["id"]), "draft_id": draft.headers["location"].rsplit("/", 1)[1],
+    meeting = site.client("compliance").post("/api/v1/meetings", json={
+        "official_iin": "880127345082", "company_name": "ТОО «Матрица»", "starts_at": "2024-03-12 10:00",
+        "place": "101", "recorded": True})
+    assert meeting.status_code == 201, meeting.text
+    values = {"meeting_id": str(meeting.json()["id"]), "item_id": str(item["id"]),
+              "draft_id": draft.headers["location"].rsplit("/", 1)[1],
               "report_id": str(report["id"]),
               "attachment_id": str(report["attachments"][0]["id"]),
               "ocid": site.org_ocid, "subject_id": site.org_subject, "case_id": str(case["id"]),
-              "rec_id": str(case["recommendations"][0]["id"]), "code": "en"}
+              "rec_id": str(case["recommendations"][0]["id"]), "code": "en", "kato": "630000000",
+              "queue_id": "kindergarten-000000000"}
     client = site.client(None if role == "public" else role)
     wrong: list[str] = []
     for endpoint in endpoints(site.app):

@@ -42,12 +42,12 @@ def _open(db: Path, create: bool = True) -> Any:
         _fail(f"{db}: cannot open the store: {e}")
 
 
-def _import(kind: str, file: Path, db: Path) -> None:
+def _import(kind: str, file: Path, db: Path, source: str | None = None) -> None:
     from aiqyn.conflicts.registers import RegisterFileError, import_register
 
     con = _open(db)
     try:
-        result = import_register(con, kind, file)
+        result = import_register(con, kind, file, source)
     except RegisterFileError as e:
         _fail(str(e))
     finally:
@@ -56,8 +56,8 @@ def _import(kind: str, file: Path, db: Path) -> None:
         err.print(f"[red]rejected[/] {escape(str(r))}", soft_wrap=True)
     if result.ignored_columns:
         err.print(f"ignored column(s): {escape(', '.join(result.ignored_columns))}", soft_wrap=True)
-    console.print(f"imported {result.imported:,} {kind} from {escape(str(file))}, {len(result.rejects):,} rows left "
-                  "out (kept in register_rejects)", soft_wrap=True)
+    console.print(f"imported {result.imported:,} {kind} from {escape(source or str(file))}, "
+                  f"{len(result.rejects):,} rows left out (kept in register_rejects)", soft_wrap=True)
     raise typer.Exit(1 if result.rejects else 0)
 
 
@@ -94,11 +94,56 @@ def register_import_commands(import_app: typer.Typer) -> None:
 
 
 @meetings_app.command("import")
-def meetings_import(file: FileArg, db: DbOption = DEFAULT_DB) -> None:
+def meetings_import(
+    file: Annotated[Path | None, typer.Argument(help="CSV (header row, lists separated by ';'), JSON lines (.jsonl) "
+                                                "or a JSON array (.json); columns in docs/conflicts.md. Leave out "
+                                                "with --app-db.")] = None,
+    db: DbOption = DEFAULT_DB,
+    app_db: Annotated[str | None, typer.Option(
+        "--app-db", help="Import the meetings recorded in the web application instead of a file: its database "
+        "(SQLAlchemy URL or SQLite file).")] = None,
+    export: Annotated[Path | None, typer.Option("--export", help="With --app-db: keep the CSV the application's "
+                                                "meetings are written to (else a temporary file).")] = None,
+) -> None:
     """Import the meetings register: meeting_id, official_iin, starts_at, place, recorded and company_bin or
     company_name (required); ends_at, recording_ref, commission_members, subject. Exit codes as for
-    `aiqyn registers import officials`."""
-    _import("meetings", file, db)
+    `aiqyn registers import officials`.
+
+    With --app-db, the meetings recorded in the web application (`/meetings`) are written in that CSV format
+    (meeting_id `app-<id>`) and imported like a file: a meeting imported again replaces its earlier row. Run
+    `aiqyn meetings check` next: the application shows the violations it stores.
+    """
+    if (file is None) == (app_db is None):
+        _fail("give the register FILE or --app-db (the web application's database), one of them")
+    if file is not None:
+        if export is not None:
+            _fail("--export goes with --app-db")
+        _import("meetings", file, db)
+    assert app_db is not None
+    import tempfile
+
+    from sqlalchemy.engine import make_url
+
+    from aiqyn.web.db import check_up_to_date, make_engine
+    from aiqyn.web.meetings import export_csv
+    from aiqyn.web.settings import normalise_db_url
+
+    try:
+        engine = make_engine(app_db)
+        check_up_to_date(engine)
+    except Exception as e:  # a missing, outdated or unreachable database: say which
+        _fail(f"--app-db {app_db}: {e}")
+    label = "app-db " + make_url(normalise_db_url(app_db)).render_as_string(hide_password=True)
+    with tempfile.TemporaryDirectory(prefix="aiqyn-meetings-") as tmp:
+        path = export or Path(tmp) / "app-meetings.csv"
+        try:
+            n = export_csv(engine, path)
+        except OSError as e:
+            _fail(f"{path}: cannot write the export: {e}")
+        finally:
+            engine.dispose()
+        err.print(f"{n:,} meetings recorded in the application written to {escape(str(path))}", soft_wrap=True)
+        _import("meetings", path, db, source=label)
 
 
 def _time(text: str, option: str) -> dt.time:

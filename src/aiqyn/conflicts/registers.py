@@ -412,8 +412,10 @@ KEYS: dict[str, tuple[str, ...]] = {"officials": ("iin",), "relatives": ("offici
                                     "companies": ("bin",), "meetings": ("meeting_id",)}
 
 
-def import_register(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> ImportResult:
-    """Import one register file of `kind` (officials, relatives, companies, meetings) into the store."""
+def import_register(con: duckdb.DuckDBPyConnection, kind: str, path: Path, source: str | None = None) -> ImportResult:
+    """Import one register file of `kind` (officials, relatives, companies, meetings) into the store. `source` names
+    where the rows came from in `source_file` and in the rejects (default: the file's path)."""
+    label = source or str(path)
     if kind not in FORMATS:
         raise RegisterFileError(f"unknown register {kind!r}; expected one of {', '.join(KINDS)} "
                                 "(or `unreliable`, imported by aiqyn.indicators.registers)")
@@ -425,7 +427,7 @@ def import_register(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> Im
         if missing:
             raise RegisterFileError(f"{path}:1: missing column(s) {', '.join(missing)}; the header is "
                                     f"{', '.join(columns)}")
-    result = ImportResult(kind, str(path), ignored_columns=[c for c in columns if c not in known])
+    result = ImportResult(kind, label, ignored_columns=[c for c in columns if c not in known])
     tables: dict[str, list[list[Any]]] = {}
     seen: dict[tuple[Any, ...], int] = {}
     key = KEYS[kind]
@@ -433,15 +435,15 @@ def import_register(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> Im
     for line, record, raw in records:
         try:
             values = parse_record(kind, record)
-            rows = _rows(kind, values, str(path), line)
+            rows = _rows(kind, values, label, line)
         except FieldError as e:
-            result.rejects.append(Reject(str(path), line, e.field, e.reason, raw))
+            result.rejects.append(Reject(label, line, e.field, e.reason, raw))
             continue
         main = rows[kind][0]
         k = tuple(main[columns_of.index(c)] for c in key)
         if k in seen:
             shown = " ".join(str(x) for x in k)
-            result.rejects.append(Reject(str(path), line, key[-1], f"{shown} already at line {seen[k]}; this row is "
+            result.rejects.append(Reject(label, line, key[-1], f"{shown} already at line {seen[k]}; this row is "
                                          "left out", raw))
             continue
         seen[k] = line

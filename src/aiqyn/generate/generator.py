@@ -661,6 +661,9 @@ def generate(
     from aiqyn.generate.registers import write_registers  # officials, relatives, companies, meetings (issue 5)
 
     truth["registers"] = write_registers(out, gen, seed, path)
+    from aiqyn.publiccontrol.generate import write_public_control  # queues, offences, statements (issue 11)
+
+    truth["public_control"] = write_public_control(out, gen, seed)
     (out / "truth.json").write_bytes(orjson.dumps(truth, option=orjson.OPT_INDENT_2))
     return truth
 

@@ -135,8 +135,101 @@ def show(
         con.close()
 
 
+class Engine(StrEnum):
+    duckdb = "duckdb"
+    spark = "spark"
+
+
+def _run_spark(resolved: Any, weights: dict[str, float], input_dir: Path | None, out: Path | None,
+               master: str | None, driver_memory: str | None, shuffle_partitions: int | None, score: bool | None,
+               into: Path | None, quiet: bool) -> None:
+    """`flags run --engine spark`: the run on Spark, its results as Parquet, imported into `into` when given."""
+    from aiqyn.spark.engine import SparkRunError, run, session
+    from aiqyn.spark.translate import TranslationError
+    from aiqyn.store.parquet import ParquetError, read_manifest
+
+    if input_dir is None:
+        _fail("--engine spark reads a store export: give --input DIR (`aiqyn store export --format parquet DIR`)")
+    try:
+        read_manifest(input_dir)
+    except ParquetError as e:
+        _fail(str(e))
+    target = out or input_dir.parent / f"{input_dir.name}-results"
+    show = not quiet and sys.stderr.isatty()
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                        TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err, disable=not show)
+    task = progress.add_task("starting Spark", total=len(resolved.indicators))
+    try:
+        with progress:
+            spark = session(master, shuffle_partitions=shuffle_partitions, driver_memory=driver_memory)
+            progress.update(task, description="indicators on Spark")
+            result = run(spark, input_dir, target, resolved, weights, score=bool(score),
+                         progress=lambda code, done, total: progress.update(
+                             task, completed=done, description=f"{code} on Spark"
+                             + (" (then scores and regional index)" if done == total and score else "")))
+    except (SparkRunError, ParquetError, TranslationError) as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        err.print(f"[yellow]interrupted:[/] {escape(str(target))} is incomplete; run again")
+        raise typer.Exit(130) from None
+    table = Table(title=f"Run {result.run_id} on Spark ({resolved.mode} mode)")
+    table.add_column("code")
+    table.add_column("flags", justify="right")
+    for code, n in result.counts.items():
+        table.add_row(code, f"{n:,}")
+    console.print(table)
+    console.print(f"run {result.run_id}: {sum(result.counts.values()):,} flags; risk scores: "
+                  + ", ".join(f"{n:,} {t}" for t, n in sorted(result.scores.items()))
+                  + f"; region_index: {result.region_rows:,} rows; Parquet in {escape(str(target))}", soft_wrap=True)
+    console.print("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in result.seconds.items()))
+    if into is not None:
+        _import_results(target, into)
+    else:
+        console.print(f"load them into a store with `aiqyn flags import {escape(str(target))} --db STORE`",
+                      soft_wrap=True)
+
+
+def _import_results(folder: Path, db: Path) -> None:
+    from aiqyn.spark.results import ResultsError, import_results
+    from aiqyn.store.db import open_store
+
+    try:
+        con = open_store(db)
+    except Exception as e:
+        _fail(f"{db}: cannot open the store: {e}")
+    try:
+        res = import_results(con, folder)
+    except ResultsError as e:
+        _fail(str(e))
+    except duckdb_error() as e:
+        _fail(f"{folder}: cannot import: {e}")
+    finally:
+        con.close()
+    console.print(f"imported run {res.run_id} into {escape(str(db))}: "
+                  + ", ".join(f"{n:,} {t}" for t, n in res.rows.items()), soft_wrap=True)
+
+
+def duckdb_error() -> type[Exception]:
+    import duckdb
+
+    return duckdb.Error
+
+
+@flags_app.command("import")
+def import_spark(
+    folder: Annotated[Path, typer.Argument(help="The output directory of `aiqyn flags run --engine spark`.")],
+    db: DbOption = DEFAULT_DB,
+) -> None:
+    """Import the results of a Spark run (Parquet: flag_runs, flags, scores, region_index) into the store, where
+    the web application reads them. The run's earlier rows are replaced; region_index is replaced whole."""
+    if not folder.is_dir():
+        _fail(f"{folder}: no such directory")
+    _import_results(folder, db)
+
+
 @flags_app.command("run")
 def run_flags(
+    ctx: typer.Context,
     db: DbOption = DEFAULT_DB,
     settings: Annotated[Path | None, typer.Option(
         "--settings", help="A settings file: Aiqyn TOML (.toml) or Cardinal INI (any other extension; Cardinal's "
@@ -150,12 +243,32 @@ def run_flags(
         "(docs/indicators/scoring.md).")] = None,
     no_score: Annotated[bool, typer.Option("--no-score", help="Do not compute the risk scores after the flags.")]
     = False,
+    engine: Annotated[Engine, typer.Option(
+        "--engine", case_sensitive=False, help="duckdb: over the store file (--db). spark: on Apache Spark over a "
+        "store export (--input, written by `aiqyn store export --format parquet`): the indicators, the risk scores "
+        "and the regional index, results written as Parquet to --out and imported into --db when --db (or "
+        "AIQYN_DB) is given (docs/spark.md).")] = Engine.duckdb,
+    master: Annotated[str | None, typer.Option(
+        "--master", help="spark: the Spark master URL (local[2], spark://host:7077, k8s://https://host:443); "
+        "default: the one of spark-submit, else local[*].")] = None,
+    input_dir: Annotated[Path | None, typer.Option(
+        "--input", help="spark: the store export directory (`aiqyn store export --format parquet DIR`).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="spark: where to write the results as Parquet (default: INPUT-results beside the input); "
+        "replaced when it holds an earlier Spark run.")] = None,
+    driver_memory: Annotated[str | None, typer.Option(
+        "--driver-memory", help="spark: the driver's memory (e.g. 4g) when Aiqyn starts Spark itself.")] = None,
+    shuffle_partitions: Annotated[int | None, typer.Option(
+        "--shuffle-partitions", min=1, help="spark: spark.sql.shuffle.partitions (default: Spark's, 200).")] = None,
 ) -> None:
     """Compute the indicators over the store and write their flags (with evidence) into the `flags` table, then
     the composite risk scores (per process, buyer, supplier and region, with explanations) into `scores`.
 
     Each run gets an id (in `flag_runs`, with its settings and statistics); earlier runs are kept. A run is one
     transaction: interrupted, it leaves no flags. Exit code 0 on success, 2 on bad settings or store.
+
+    With --engine spark, the same definitions run on Apache Spark over a Parquet export of the store, and the
+    regional index too; `aiqyn flags import` loads the results into a store (docs/spark.md).
     """
     from aiqyn.indicators.runner import run
     from aiqyn.indicators.settings import SettingsError, default_settings, load_settings
@@ -171,6 +284,13 @@ def run_flags(
         _fail(str(e))
     if not resolved.indicators:
         _fail(f"{settings}: no indicator section ([R003], [R018]...): nothing to run")
+    if engine is Engine.spark:
+        # the results go into the store only when one was named (--db or AIQYN_DB), not by the default
+        source = ctx.get_parameter_source("db")
+        into = db if source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT") else None
+        _run_spark(resolved, resolved_weights, input_dir, out, master, driver_memory, shuffle_partitions,
+                   None if no_score else True, into, quiet)
+        return
     con = _open(db, read_only=False)
     show = not quiet and sys.stderr.isatty()
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),

@@ -38,7 +38,8 @@ flagged AS (
 )""",
     select="""SELECT 'process' AS subject_type, ocid AS subject_id, award_amount AS value,
   to_json({'supplier': supplier_key, 'award_amount': award_amount, 'currency': award_currency,
-           'first_win': CAST(day AS VARCHAR), 'min_amount_kzt': CAST($min_amount_kzt AS DOUBLE)}) AS evidence
+           'first_win': strftime(day, '%Y-%m-%d %H:%M:%S') || '+00',
+           'min_amount_kzt': CAST($min_amount_kzt AS DOUBLE)}) AS evidence
 FROM flagged
 UNION ALL
 SELECT 'tenderer', supplier_key, award_amount, to_json({'processes': [ocid]}) FROM flagged""",

@@ -36,7 +36,7 @@ rushed AS (
 )""",
     select="""SELECT 'buyer' AS subject_type, buyer_key AS subject_id, max(share) AS value,
   to_json({'years': array_agg({'year': year, 'processes': n, 'december_processes': n_december, 'spend': total,
-                               'december_spend': december, 'share': share}),
+                               'december_spend': december, 'share': share} ORDER BY year),
            'threshold': CAST($threshold AS DOUBLE)}) AS evidence
 FROM rushed GROUP BY buyer_key""",
     methodology="""For each buyer and year (of the tender's start date as published), the value of its processes

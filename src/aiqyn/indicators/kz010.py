@@ -22,12 +22,15 @@ INDICATOR = Indicator(
     params=Params,
     tags=("kazakhstan",),
     ctes=PROCS + """,
+bid_counts AS (
+  SELECT b.ocid, count(*) AS n FROM bids b WHERE b.status IN ('valid', 'pending', 'disqualified') GROUP BY b.ocid
+),
 decisions AS (
   SELECT p.ocid, p.tender_end_text, min(a.date) AS award_date, max(a.date_text) AS award_date_text,
     CAST(floor((epoch(min(a.date)) - epoch(p.tender_end)) / 86400) AS BIGINT) AS days,
-    (SELECT count(*) FROM bids b WHERE b.ocid = p.ocid AND b.status IN ('valid', 'pending', 'disqualified'))
-      AS n_bids
+    coalesce(max(c.n), 0) AS n_bids
   FROM procs p JOIN awards a ON a.ocid = p.ocid AND a.status = 'active'
+    LEFT JOIN bid_counts c ON c.ocid = p.ocid
   WHERE p.tender_end IS NOT NULL AND a.date IS NOT NULL
   GROUP BY p.ocid, p.tender_end, p.tender_end_text
 )""",

@@ -142,9 +142,9 @@ def read_units(path: Path, first_line: int = 1, json_lines: bool = False) -> Ite
         elif stripped[:1] == b"{":
             yield from _read_document(stream, counter, is_array=False)
         else:
-            first_line = stripped.split(b"\n", 1)[0]
+            first = stripped.split(b"\n", 1)[0]
             yield Problem(
-                1, None, "not JSON: a file of OCDS data starts with '{' or '['", _raw_text(first_line)
+                1, None, "not JSON: a file of OCDS data starts with '{' or '['", _raw_text(first)
             )
     finally:
         stream.close()

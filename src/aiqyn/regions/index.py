@@ -44,8 +44,14 @@ COMPONENTS: tuple[Component, ...] = (
     Component("citizen_reports", 0.05, "Citizens' reports of prices above the ceiling, per 100 processes", False),
     Component("meeting_violations", 0.05, "Meeting-rule violations of the buyers' officials, per 100 processes",
               False),
+    Component("recommendations", 0.05, "Share of recommendations issued to the unit's buyers not carried out",
+              False),
+    Component("public_control", 0.05, "Out-of-turn queue findings and overdue resignation statements, per 100 "
+              "processes", False),
 )
-WEIGHTS = {c.key: c.weight for c in COMPONENTS}
+# The weights above are nominal; the index uses them rescaled to sum to 1 (a component added later takes its
+# share from all the others in proportion).
+WEIGHTS = {c.key: c.weight / sum(d.weight for d in COMPONENTS) for c in COMPONENTS}
 LEVELS = ("region", "district")
 CITY_PREFIXES = ("71", "75", "79")  # Astana, Almaty, Shymkent: their districts are 6-digit KATO prefixes
 
@@ -153,15 +159,56 @@ WITH leveled AS (
     UNION ALL SELECT level, kato, 0, 0, meeting_id, rule FROM violation_levels
     UNION ALL SELECT level, kato, y, q, meeting_id, rule FROM violation_levels
   ) AS u GROUP BY u.level, u.kato, u.period, u.quarter
+), recommended AS (
+  SELECT rf.recommendation_id, rf.not_carried_out, CAST(EXTRACT(YEAR FROM rf.issued_on) AS INTEGER) AS y,
+         CAST(EXTRACT(QUARTER FROM rf.issued_on) AS INTEGER) AS q,
+         SUBSTRING(rf.region_code, 1, 2) || '0000000' AS region, COALESCE(d6.kato, d4.kato) AS district
+  FROM recommendation_facts AS rf
+  LEFT JOIN kato_units AS d6 ON d6.level = 'district' AND d6.kato = SUBSTRING(rf.region_code, 1, 6) || '000'
+  LEFT JOIN kato_units AS d4 ON d4.level = 'district' AND d4.kato = SUBSTRING(rf.region_code, 1, 4) || '00000'
+  WHERE rf.issued_on IS NOT NULL AND rf.not_carried_out IS NOT NULL AND LENGTH(rf.region_code) = 9
+), recommendation_levels AS (
+  SELECT 'region' AS level, r.region AS kato, r.* FROM recommended AS r
+  UNION ALL SELECT 'district', r.district, r.* FROM recommended AS r WHERE r.district IS NOT NULL
+), recommendation_units AS (
+  SELECT u.level, u.kato, u.period, u.quarter, COUNT(*) AS n_issued,
+         SUM(CASE WHEN u.not_carried_out THEN 1 ELSE 0 END) AS n_not_carried_out FROM (
+    SELECT r.level, r.kato, r.y AS period, 0 AS quarter, r.not_carried_out FROM recommendation_levels AS r
+    UNION ALL SELECT r.level, r.kato, 0, 0, r.not_carried_out FROM recommendation_levels AS r
+    UNION ALL SELECT r.level, r.kato, r.y, r.q, r.not_carried_out FROM recommendation_levels AS r
+  ) AS u GROUP BY u.level, u.kato, u.period, u.quarter
+), public_control AS (
+  SELECT f.kind || '/' || f.subject AS finding, CAST(EXTRACT(YEAR FROM f."at") AS INTEGER) AS y,
+         CAST(EXTRACT(QUARTER FROM f."at") AS INTEGER) AS q,
+         SUBSTRING(f.region_kato, 1, 2) || '0000000' AS region, COALESCE(d6.kato, d4.kato) AS district
+  FROM public_control_findings AS f
+  LEFT JOIN kato_units AS d6 ON d6.level = 'district' AND d6.kato = SUBSTRING(f.region_kato, 1, 6) || '000'
+  LEFT JOIN kato_units AS d4 ON d4.level = 'district' AND d4.kato = SUBSTRING(f.region_kato, 1, 4) || '00000'
+  WHERE f."at" IS NOT NULL AND LENGTH(f.region_kato) = 9
+), public_control_levels AS (
+  SELECT 'region' AS level, c.region AS kato, c.* FROM public_control AS c
+  UNION ALL SELECT 'district', c.district, c.* FROM public_control AS c WHERE c.district IS NOT NULL
+), public_control_units AS (
+  SELECT u.level, u.kato, u.period, u.quarter, COUNT(DISTINCT u.finding) AS n FROM (
+    SELECT level, kato, y AS period, 0 AS quarter, finding FROM public_control_levels
+    UNION ALL SELECT level, kato, 0, 0, finding FROM public_control_levels
+    UNION ALL SELECT level, kato, y, q, finding FROM public_control_levels
+  ) AS u GROUP BY u.level, u.kato, u.period, u.quarter
 ), raw AS (
   SELECT p.*,
          CASE WHEN p.level = 'region' THEN 100.0 * COALESCE(r.n, 0) / p.n_processes END AS citizen_reports,
-         100.0 * COALESCE(v.n, 0) / p.n_processes AS meeting_violations
+         100.0 * COALESCE(v.n, 0) / p.n_processes AS meeting_violations,
+         CAST(rc.n_not_carried_out AS DOUBLE) / NULLIF(rc.n_issued, 0) AS recommendations,
+         100.0 * COALESCE(pc.n, 0) / p.n_processes AS public_control
   FROM per_unit AS p
   LEFT JOIN report_units AS r ON p.level = 'region' AND r.kato = p.kato AND r.period = p.period
     AND r.quarter = p.quarter
   LEFT JOIN violation_units AS v ON v.level = p.level AND v.kato = p.kato AND v.period = p.period
     AND v.quarter = p.quarter
+  LEFT JOIN recommendation_units AS rc ON rc.level = p.level AND rc.kato = p.kato AND rc.period = p.period
+    AND rc.quarter = p.quarter
+  LEFT JOIN public_control_units AS pc ON pc.level = p.level AND pc.kato = p.kato AND pc.period = p.period
+    AND pc.quarter = p.quarter
 ), bounds AS (
   SELECT level, period, quarter,
 {bounds}
@@ -177,7 +224,8 @@ SELECT s.level, s.kato, COALESCE(k.name_ru, s.kato) AS name_ru, COALESCE(k.name_
        s.period, s.quarter, s.n_processes, s.spend, s.money_at_stake_amount,
 {columns},
        s.index_value,
-       ROW_NUMBER() OVER (PARTITION BY s.level, s.period, s.quarter ORDER BY s.index_value DESC, s.kato) AS rank,
+       ROW_NUMBER() OVER (PARTITION BY s.level, s.period, s.quarter ORDER BY ROUND(s.index_value, 12) DESC, s.kato)
+         AS rank,
        COUNT(*) OVER (PARTITION BY s.level, s.period, s.quarter) AS n_units
 FROM scored AS s
 LEFT JOIN kato_units AS k ON k.level = s.level AND k.kato = s.kato
@@ -218,7 +266,8 @@ def kato_rows() -> list[tuple[str, str, str, str]]:
 def _prepare(con: duckdb.DuckDBPyConnection) -> None:
     """Make sure every table the definitions read exists (empty when its module has not run), and load
     the KATO units."""
-    for name in ("flag_runs", "flags", "scores", "price_findings", "citizen_reports", "meeting_violations"):
+    for name in ("flag_runs", "flags", "scores", "price_findings", "citizen_reports", "meeting_violations",
+                 "recommendation_facts", "public_control_findings"):
         con.execute(SCHEMA.outputs[name].ddl())
     for name in ("meetings", "officials"):
         con.execute(SCHEMA.registers[name].ddl())
@@ -254,6 +303,7 @@ def compute(con: duckdb.DuckDBPyConnection, weights: dict[str, float] | None = N
 
 
 PER_PROCESS = [c.key for c in COMPONENTS if c.per_process]
+PER_UNIT = [c.key for c in COMPONENTS if not c.per_process]  # fixed in the bootstrap (not resampled)
 
 
 EXACT_MAX = 300  # units with more processes get the normal (CLT) approximation of the bootstrap
@@ -267,17 +317,18 @@ def _groups(facts: dict[str, np.ndarray]) -> dict[tuple[str, str, int, int], np.
     quarter = facts["quarter"].astype(np.int64)
     groups: dict[tuple[str, str, int, int], np.ndarray] = {}
     for level in LEVELS:
-        col = np.asarray([("" if k is None else str(k)) for k in facts[level]], dtype=object)
+        # KATO codes as integers (-1: none): sorting a million of them is ~50x faster than sorting strings
+        col = np.asarray(facts[level], dtype=np.int64)
         names, code = np.unique(col, return_inverse=True)
         for period_key, keep in ((year * 10, np.ones(len(year), bool)), (np.zeros_like(year), np.ones(len(year), bool)),
                                  (year * 10 + quarter, quarter > 0)):
             key = code.astype(np.int64) * 1_000_000 + period_key
-            rows = np.nonzero(keep & (col != ""))[0]
+            rows = np.nonzero(keep & (col >= 0))[0]
             order = rows[np.argsort(key[rows], kind="stable")]
             uniq, starts = np.unique(key[order], return_index=True)
             for k, part in zip(uniq, np.split(order, starts[1:]), strict=True):
                 y, q = divmod(int(k % 1_000_000), 10)
-                groups[(level, str(names[k // 1_000_000]), y, q)] = part
+                groups[(level, f"{int(names[k // 1_000_000]):09d}", y, q)] = part
     return groups
 
 
@@ -294,23 +345,33 @@ def _bootstrap(con: duckdb.DuckDBPyConnection, weights: dict[str, float], b: int
             "SELECT level, period, quarter, " + ", ".join(f"MIN({k}), MAX({k})" for k in keys)
             + " FROM region_index GROUP BY level, period, quarter").fetchall():
         bounds[(level, period, quarter)] = {k: (mm[2 * i], mm[2 * i + 1]) for i, k in enumerate(keys)}
-    units = con.execute("SELECT level, kato, period, quarter, citizen_reports_norm, meeting_violations_norm "
-                        "FROM region_index ORDER BY level, kato, period, quarter").fetchall()
-    facts = con.execute("SELECT region, district, year, quarter, " + ", ".join(FACT_COLUMNS)
-                        + " FROM facts ORDER BY ocid").fetchnumpy()
+    units = con.execute("SELECT level, kato, period, quarter, "
+                        + ", ".join(f"{k}_norm" for k in PER_UNIT)
+                        + " FROM region_index ORDER BY level, kato, period, quarter").fetchall()
+    facts = con.execute("SELECT COALESCE(CAST(region AS BIGINT), -1) AS region, "
+                        "COALESCE(CAST(district AS BIGINT), -1) AS district, year, quarter, "
+                        + ", ".join(FACT_COLUMNS) + " FROM facts ORDER BY ocid").fetchnumpy()
     x = np.column_stack([np.asarray(facts[c], dtype=float) for c in FACT_COLUMNS])
     groups = _groups({"region": facts["region"], "district": facts["district"], "year": facts["year"],
                       "quarter": facts["quarter"]})
     out: list[tuple[Any, ...]] = []
-    for level, kato, period, qtr, cit_norm, meet_norm in units:
+    for level, kato, period, qtr, *unit_norms in units:
         idx = groups.get((level, kato, period, qtr))
         if idx is None:
             continue
         xs = x[idx]
         if len(idx) <= EXACT_MAX:
-            means = xs[rng.integers(0, len(idx), size=(b, len(idx)))].mean(axis=1)
+            # resampling with replacement = multinomial counts of each process; one matrix product, no gather
+            n = len(idx)
+            draws = rng.integers(0, n, size=(b, n)) + (np.arange(b) * n)[:, None]
+            counts = np.bincount(draws.ravel(), minlength=b * n).reshape(b, n).astype(float)
+            means = (counts @ xs) / n
         else:
             cov = np.cov(xs, rowvar=False) / len(idx)
+            # rounded to 12 significant digits: eigh's basis of a degenerate covariance (a constant column) would
+            # otherwise turn a last-bit difference of the facts (another engine's order of addition) into other draws
+            scale = float(np.abs(cov).max()) or 1.0
+            cov = np.round(cov / scale, 12) * scale
             means = rng.multivariate_normal(xs.mean(axis=0), cov, size=b, method="eigh",
                                             check_valid="ignore")
         m = dict(zip(FACT_COLUMNS, means.T, strict=True))
@@ -330,7 +391,7 @@ def _bootstrap(con: duckdb.DuckDBPyConnection, weights: dict[str, float], b: int
             ok = ~np.isnan(norm)
             total += np.where(ok, weights[k] * np.nan_to_num(norm), 0.0)
             wsum += np.where(ok, weights[k], 0.0)
-        for k, norm_v in (("citizen_reports", cit_norm), ("meeting_violations", meet_norm)):
+        for k, norm_v in zip(PER_UNIT, unit_norms, strict=True):
             if norm_v is not None:
                 total += weights[k] * norm_v
                 wsum += weights[k]

@@ -141,3 +141,42 @@ def html(con: duckdb.DuckDBPyConnection, level: str, period: int, out: Path, qua
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.write_html(out, include_plotlyjs=True, full_html=True, config={"displaylogo": False})
     return out
+
+
+def trend_png(rows: list[dict[str, Any]], units: list[str], level: str, out: Path, quarters: bool = False) -> Path:
+    """The index of `units` over the years (or quarters) with their 90% intervals, one line each, riskiest of
+    the last period first in the legend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = sorted({(r["period"], r["quarter"]) for r in rows})
+    pos = {p: i for i, p in enumerate(labels)}
+    fig, ax = plt.subplots(figsize=(11, 5.5), dpi=110)
+    cmap = plt.get_cmap("tab10")
+    for i, kato in enumerate(units):
+        pts = [r for r in rows if r["kato"] == kato]
+        if not pts:
+            continue
+        xs = [pos[(r["period"], r["quarter"])] for r in pts]
+        colour = cmap(i % 10)
+        name = f"{pts[0]['name_ru']} / {pts[0]['name_kk']}"
+        ax.plot(xs, [r["index_value"] for r in pts], marker="o", color=colour, label=name, linewidth=2)
+        if all(r["ci_low"] is not None for r in pts):
+            ax.fill_between(xs, [r["ci_low"] for r in pts], [r["ci_high"] for r in pts], color=colour, alpha=0.07,
+                            linewidth=0)
+    ax.set_xticks(range(len(labels)), [f"{p} Q{q}" if q else str(p) for p, q in labels],
+                  rotation=45 if quarters else 0)
+    ax.set_ylim(0, min(1.0, max(r["ci_high"] or r["index_value"] for r in rows) * 1.1 + 0.02))
+    ax.set_ylabel("индекс / индекс (0–1)")
+    ax.grid(axis="y", color="#dddddd")
+    ax.spines[["top", "right"]].set_visible(False)
+    what = "областей" if level == "region" else "районов и городов"
+    ax.set_title(f"Индекс коррупционных рисков {what}: динамика " + ("по кварталам" if quarters else "по годам")
+                 + "\n(линия: индекс; полоса: 90% бутстреп-интервал)", fontsize=12)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, bbox_inches="tight")
+    plt.close(fig)
+    return out

@@ -99,10 +99,15 @@ def evaluate_command(
             _fail(f"run {run_id} has no scores: run `aiqyn score --db {db}` first")
         result = evaluate(con, data, run_id, top)
         prices = _prices_evaluation(con, data)
+        from aiqyn.publiccontrol.evaluate import evaluate as evaluate_public_control
+
+        public_control = evaluate_public_control(con, data)  # None without queue/accountability data
     finally:
         con.close()
     if as_json:
-        sys.stdout.write(json.dumps({**result.as_dict(), **({"prices": prices} if prices else {})}, indent=1) + "\n")
+        sys.stdout.write(json.dumps({**result.as_dict(), **({"prices": prices} if prices else {}),
+                                     **({"public_control": public_control} if public_control else {})},
+                                    indent=1) + "\n")
     else:
         sys.stdout.write(report(result))
         if prices:
@@ -115,6 +120,10 @@ def evaluate_command(
                 line += (f"; money at stake on the planted items {money['computed_kzt']:,.2f} KZT against "
                          f"{money['planted_kzt']:,.2f} KZT planted ({money['error']:+.2%})")
             sys.stdout.write(line + "\n")
+        if public_control:
+            from aiqyn.publiccontrol.evaluate import report as public_control_report
+
+            sys.stdout.write(public_control_report(public_control))
 
 
 def _prices_evaluation(con: Any, truth: dict[str, Any]) -> dict[str, Any] | None:

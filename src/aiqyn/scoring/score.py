@@ -134,7 +134,8 @@ explained AS (
   FROM valued GROUP BY subject_type, subject_id
 )
 SELECT $run_id, z.subject_type, z.subject_id, coalesce(e.score, 0.0),
-  row_number() OVER (PARTITION BY z.subject_type ORDER BY coalesce(e.score, 0.0) DESC, z.subject_id),
+  -- rounded: a tie stays a tie whatever order an engine added the components in (Spark, docs/spark.md)
+  row_number() OVER (PARTITION BY z.subject_type ORDER BY round(coalesce(e.score, 0.0), 12) DESC, z.subject_id),
   z.n, coalesce(e.n_flags, 0), coalesce(CAST(e.explanation AS VARCHAR), '[]')
 FROM sizes z LEFT JOIN explained e ON e.subject_type = z.subject_type AND e.subject_id = z.subject_id
 """

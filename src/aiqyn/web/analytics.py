@@ -1,7 +1,9 @@
 """Reading the analytics store (DuckDB), read-only: the risk queue, a process with its flags, a party.
 
 The web application computes nothing: every figure here is a row the ingest or the analytics wrote. The
-store is opened read-only once; each request reads through its own cursor.
+store is opened read-only once; each request reads through its own cursor. With a page cache attached
+(`use_page_cache`, what `aiqyn serve` does), a process page's rows come from it instead: the same rows, copied
+from the store and keyed by ocid (pagecache.py).
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from typing import Any
 
 import duckdb
 
+from aiqyn.web.pagecache import PAGE_TABLES, PageCache, store_identity
+
 SORTS = {
-    "score": "q.score",
-    "flags": "q.n_flags",
-    "amount": "q.estimated_amount",
-    "date": "q.date",
+    "score": "score",
+    "flags": "n_flags",
+    "amount": "estimated_amount",
+    "date": "date",
 }
 
 
@@ -65,6 +69,16 @@ class cached_property:  # a drop-in for functools.cached_property
         return cache[self.name]
 
 
+def _queue_order(key: str, descending: bool) -> str:
+    """The risk queue's order by `key` (a column of the queue table): ties broken by flags, amount, ocid."""
+    return (f"{key} {'DESC' if descending else 'ASC'} NULLS LAST, n_flags DESC, estimated_amount DESC NULLS LAST, "
+            "ocid")
+
+
+def _order_column(sort: str, descending: bool) -> str:
+    return f"o_{sort}_{'desc' if descending else 'asc'}"
+
+
 def _rows(cur: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     names = [d[0] for d in cur.description or []]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
@@ -85,10 +99,23 @@ class Analytics:
         self._con.execute(f"ATTACH '{quoted}' AS store (READ_ONLY)")
         self._con.execute("USE store")
         self._lock = threading.Lock()
+        self._local = threading.local()
         self._build_lock = threading.Lock()
         self._queue_ready = False
         self._index_ready = False
         self._counts: dict[tuple[str, tuple[tuple[str, str], ...]], int] = {}
+        self.pages: PageCache | None = None
+
+    def use_page_cache(self, path: Path) -> None:
+        """Read process pages from the page cache at `path` (built by pagecache.build from this store)."""
+        try:
+            pages = PageCache(path)
+        except ValueError as exc:
+            raise RuntimeError(str(exc)) from None
+        if pages.identity != store_identity(self.path) or pages.run_id != self.run_id:
+            raise RuntimeError(f"{path}: the page cache of another store or flags run ({pages.identity['path']}, "
+                               f"run {pages.run_id!r}); `aiqyn serve` rebuilds it")
+        self.pages = pages
 
     def close(self) -> None:
         self._con.close()
@@ -101,12 +128,12 @@ class Analytics:
         return cur
 
     def query(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> list[dict[str, Any]]:
-        cur = self.cursor()
-        try:
-            cur.execute(sql, params or {})
-            return _rows(cur)
-        finally:
-            cur.close()
+        # One cursor per thread, kept: a new one costs three statements (a third of a small query's time)
+        cur = getattr(self._local, "cursor", None)
+        if cur is None:
+            cur = self._local.cursor = self.cursor()
+        cur.execute(sql, params or {})
+        return _rows(cur)
 
     @cached_property
     def tables(self) -> frozenset[str]:
@@ -172,20 +199,30 @@ class Analytics:
         does not change while it is served, and filtering one table is what keeps the queue fast at 1M."""
         if self._queue_ready:
             return
-        has_scores, run = self.has_scores, self.run_id  # read before taking the lock: they query too
+        has_scores, run, codes = self.has_scores, self.run_id, self.flag_codes  # read before the lock: they query
         with self._build_lock:
             if self._queue_ready:
                 return
             scores = ("(SELECT subject_id AS ocid, score, rank FROM scores WHERE run_id = $run "
                       "AND subject_type = 'process')") if has_scores else \
                 "(SELECT NULL::VARCHAR AS ocid, NULL::DOUBLE AS score, NULL::BIGINT AS rank WHERE false)"
+            # Each row's position in every order the queue can be sorted by (o_<sort>_<asc|desc>): a page is
+            # then the rows of a range of positions (no sort per request), or a top-N of one integer when filtered.
+            orders = ", ".join(
+                f"row_number() OVER (ORDER BY {_queue_order(key, d)})::INTEGER AS {_order_column(name, d)}"
+                for name, key in SORTS.items() for d in (True, False))
+            # The flags as the bits of one integer (code i of the run: bit i), when the run has at most 64 codes:
+            # testing a bit is much cheaper than looking for a string in each row's list.
+            bits = ("coalesce(list_sum(list_transform(codes, lambda c: (1::UBIGINT << (list_position($codes, c) - 1))))"
+                    ", 0)::UBIGINT") if len(codes) <= 64 else "NULL::UBIGINT"
             cur = self.cursor()
             cur.execute(f"""
                 CREATE OR REPLACE TABLE memory.main.queue AS
                 WITH f AS (SELECT subject_id AS ocid, count(*) AS n_flags,
                                   list(DISTINCT code ORDER BY code) AS codes
                            FROM flags WHERE run_id = $run AND subject_type = 'process' GROUP BY 1),
-                     s AS {scores}
+                     s AS {scores},
+                     q AS (
                 SELECT p.ocid, p.title, p.buyer_name, p.buyer_id, bp.subject_id AS buyer_subject_id,
                        p.method_details, p.region_code, p.estimated_amount, p.estimated_currency,
                        coalesce(p.tender_start, p.release_date) AS date, p.year,
@@ -194,16 +231,21 @@ class Analytics:
                 LEFT JOIN f ON f.ocid = p.ocid
                 LEFT JOIN s ON s.ocid = p.ocid
                 LEFT JOIN parties bp ON bp.ocid = p.ocid AND bp.party_id = p.buyer_id
-                WHERE f.ocid IS NOT NULL OR s.score > 0
-                ORDER BY s.rank NULLS LAST, n_flags DESC, p.ocid""", {"run": run})
+                WHERE f.ocid IS NOT NULL OR s.score > 0)
+                SELECT *, left(region_code, 2) AS region2, {bits} AS flag_bits, {orders} FROM q
+                ORDER BY rank NULLS LAST, n_flags DESC, ocid""", {"run": run, "codes": codes})
             cur.close()
             self._queue_ready = True
 
     def warm(self) -> None:
         """Read what the pages need before the first request does (the queue's rows, row-id bounds; facets)."""
         self._queue_table()
-        self._row_index()
+        if self.pages is None:
+            self.row_index()
         _ = self.methods, self.region_codes, self.flag_codes, self.n_scored
+        # A request's query is small: one thread each, so that concurrent requests do not contend for DuckDB's
+        # threads (several requests are served at once, and several workers share the cores).
+        self._con.execute("SET threads = 1")
 
     def queue(self, f: QueueFilters) -> tuple[list[dict[str, Any]], int]:
         """Flagged (or scored) processes matching the filters, riskiest first: (page of rows, total)."""
@@ -211,8 +253,8 @@ class Analytics:
         where: list[str] = ["true"]
         params: dict[str, Any] = {}
         if f.region:
-            where.append("left(q.region_code, 2) = left($region, 2)")
-            params["region"] = f.region
+            where.append("q.region2 = $region2")
+            params["region2"] = f.region[:2]
         if f.district:
             where.append("q.region_code = $district")
             params["district"] = f.district
@@ -227,8 +269,15 @@ class Analytics:
             where.append("q.method_details = $method")
             params["method"] = f.method
         if f.flag:
-            where.append("list_contains(q.codes, $flag)")
-            params["flag"] = f.flag
+            codes = self.flag_codes
+            if len(codes) <= 64:
+                if f.flag in codes:
+                    where.append(f"q.flag_bits & {1 << codes.index(f.flag)}::UBIGINT <> 0")
+                else:
+                    where.append("false")  # a code this run has not flagged
+            else:
+                where.append("list_contains(q.codes, $flag)")
+                params["flag"] = f.flag
         if f.date_from:
             where.append("q.date >= $date_from")
             params["date_from"] = dt.datetime.combine(f.date_from, dt.time(), dt.UTC)
@@ -244,16 +293,18 @@ class Analytics:
         if f.organisation is not None:
             where.append("q.buyer_subject_id = $organisation")
             params["organisation"] = f.organisation
-        key = SORTS.get(f.sort, SORTS["score"])
-        direction = "DESC" if f.descending else "ASC"
-        order = f"{key} {direction} NULLS LAST, q.n_flags DESC, q.estimated_amount DESC NULLS LAST, q.ocid"
+        order = "q." + _order_column(f.sort if f.sort in SORTS else "score", f.descending)
         page = max(f.page, 1)
         condition = " AND ".join(where)
-        rows = self.query(f"""
-            SELECT q.ocid, q.title, q.buyer_name, q.buyer_subject_id, q.method_details, q.region_code,
-                   q.estimated_amount, q.estimated_currency, q.date, q.year, q.n_flags, q.codes, q.score, q.rank
-            FROM memory.main.queue q WHERE {condition}
-            ORDER BY {order} LIMIT {int(f.per_page)} OFFSET {int((page - 1) * f.per_page)}""", params)
+        first = (page - 1) * int(f.per_page)
+        columns = """q.ocid, q.title, q.buyer_name, q.buyer_subject_id, q.method_details, q.region_code,
+                   q.estimated_amount, q.estimated_currency, q.date, q.year, q.n_flags, q.codes, q.score, q.rank"""
+        if len(where) == 1:  # no filter: the page is a range of positions
+            rows = self.query(f"SELECT {columns} FROM memory.main.queue q WHERE {order} > {first} AND "
+                              f"{order} <= {first + int(f.per_page)} ORDER BY {order}")
+        else:
+            rows = self.query(f"SELECT {columns} FROM memory.main.queue q WHERE {condition} ORDER BY {order} "
+                              f"LIMIT {int(f.per_page)} OFFSET {first}", params)
         return rows, self._count(condition, tuple(sorted((k, str(v)) for k, v in params.items())), params)
 
     def _count(self, condition: str, key: tuple[tuple[str, str], ...], params: dict[str, Any]) -> int:
@@ -277,7 +328,7 @@ class Analytics:
     OCID_TABLES = ("processes", "parties", "lots", "items", "bids", "bid_tenderers", "awards", "award_suppliers",
                    "contracts", "contract_amendments", "documents")
 
-    def _row_index(self) -> None:
+    def row_index(self) -> None:
         if self._index_ready:
             return
         run, has_scores = self.run_id, self.has_scores
@@ -303,7 +354,7 @@ class Analytics:
             self._index_ready = True
 
     def _bounds(self, ocid: str) -> dict[str, Any] | None:
-        self._row_index()
+        self.row_index()
         rows = self.query("SELECT * FROM memory.main.rows_by_ocid WHERE ocid = $ocid", {"ocid": ocid})
         return rows[0] if rows else None
 
@@ -312,10 +363,16 @@ class Analytics:
         if lo is None:
             return []
         return self.query(f"SELECT {columns} FROM {table} WHERE rowid BETWEEN {int(lo)} AND {int(hi)} "
-                          f"AND ocid = $ocid ORDER BY {order}", {"ocid": bounds["ocid"]})
+                          f"AND ocid = $ocid ORDER BY {order}, rowid", {"ocid": bounds["ocid"]})
 
     def process_owner(self, ocid: str) -> str | None:
         """The buyer's subject id (the organisation a compliance officer must belong to)."""
+        if self.pages is not None:
+            found = self.pages.tables(ocid)
+            if found is None or not found[0]["processes"]:
+                return None
+            buyer_id = found[0]["processes"][0]["buyer_id"]
+            return next((r["subject_id"] for r in found[0]["parties"] if r["party_id"] == buyer_id), None)
         bounds = self._bounds(ocid)
         if bounds is None:
             return None
@@ -324,45 +381,54 @@ class Analytics:
                  if proc and r["party_id"] == proc[0]["buyer_id"]]
         return buyer[0]["subject_id"] if buyer else None
 
-    def process(self, ocid: str) -> dict[str, Any] | None:
+    def _page_rows(self, ocid: str) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Any] | None] | None:
+        """A process's rows of every table of its page, and its score row: from the page cache when attached,
+        else from the store (each table read within the process's row-id bounds)."""
+        if self.pages is not None:
+            return self.pages.tables(ocid)
         bounds = self._bounds(ocid)
         if bounds is None:
             return None
-        rows = self._of("processes", bounds, "ocid")
-        if not rows:
+        tables = {t: self._of(t, bounds, order) for t, order in PAGE_TABLES.items()}
+        score = None
+        if self.has_scores:
+            s = self._by_subject("scores", "scores_by_subject", [ocid], "score, rank, explanation",
+                                 "subject_type = 'process'")
+            score = s[0] if s else None
+        return tables, score
+
+    def process(self, ocid: str) -> dict[str, Any] | None:
+        found = self._page_rows(ocid)
+        if found is None or not found[0]["processes"]:
             return None
-        p: dict[str, Any] = {"process": rows[0]}
-        p["parties"] = self._of("parties", bounds, "party_id")
-        p["lots"] = self._of("lots", bounds, "lot_id")
-        p["items"] = self._of("items", bounds, "section, parent_id, position")
-        tenderers = self._of("bid_tenderers", bounds, "bid_position, party_id")
-        p["bids"] = self._of("bids", bounds, "amount NULLS LAST, position")
+        t, score = found
+        p: dict[str, Any] = {"process": t["processes"][0]}
+        p["parties"] = t["parties"]
+        p["lots"] = t["lots"]
+        p["items"] = t["items"]
+        tenderers = t["bid_tenderers"]
+        p["bids"] = t["bids"]
         for b in p["bids"]:
             mine = [t for t in tenderers if t["bid_position"] == b["position"]]
             b["tenderers"] = "; ".join(t["name"] or t["party_id"] for t in mine) or None
             b["tenderer_ids"] = [t["party_id"] for t in mine]
-        suppliers = self._of("award_suppliers", bounds, "award_position, party_id")
-        p["awards"] = self._of("awards", bounds, "position")
+        suppliers = t["award_suppliers"]
+        p["awards"] = t["awards"]
         for a in p["awards"]:
             mine = [s for s in suppliers if s["award_position"] == a["position"]]
             a["suppliers"] = "; ".join(s["name"] or s["party_id"] for s in mine) or None
-        p["contracts"] = self._of("contracts", bounds, "position")
-        p["amendments"] = self._of("contract_amendments", bounds, "contract_position, position")
-        p["documents"] = self._of("documents", bounds, "section, position")
+        p["contracts"] = t["contracts"]
+        p["amendments"] = t["contract_amendments"]
+        p["documents"] = t["documents"]
         p["flags"] = self.flags_of_process(ocid, p["parties"])
-        p["score"] = None
-        if self.has_scores:
-            s = self._by_subject("scores", "scores_by_subject", [ocid], "score, rank, explanation",
-                                 "subject_type = 'process'")
-            if s:
-                p["score"] = {**s[0], "explanation": json.loads(s[0]["explanation"] or "[]")}
+        p["score"] = None if score is None else {**score, "explanation": json.loads(score["explanation"] or "[]")}
         p["timeline"] = timeline(p)
         return p
 
     def _by_subject(self, table: str, index: str, ids: list[str], columns: str, where: str,
                     params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Rows of the run about these subjects, each read within its row-id bounds."""
-        self._row_index()
+        self.row_index()
         spans = self.query(f"SELECT rids FROM memory.main.{index} "
                            "WHERE subject_id IN (SELECT unnest($ids::VARCHAR[]))", {"ids": ids})
         rids = sorted({int(i) for r in spans for i in r["rids"]})
@@ -370,7 +436,7 @@ class Analytics:
             return []
         return self.query(f"SELECT {columns} FROM {table} WHERE rowid IN ({', '.join(map(str, rids))}) "
                           f"AND run_id = $run AND {where} "
-                          "AND subject_id IN (SELECT unnest($ids::VARCHAR[]))",
+                          "AND subject_id IN (SELECT unnest($ids::VARCHAR[])) ORDER BY rowid",
                           {"run": self.run_id, "ids": ids, **(params or {})})
 
     def flags_of_process(self, ocid: str, parties: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
@@ -378,11 +444,15 @@ class Analytics:
         if not self.run_id:
             return []
         if parties is None:
-            bounds = self._bounds(ocid)
-            parties = self._of("parties", bounds, "party_id") if bounds else []
+            found = self._page_rows(ocid)
+            parties = found[0]["parties"] if found else []
         ids = sorted({i for r in parties for i in (r["subject_id"], r["party_id"]) if i} | {ocid})
-        rows = self._by_subject("flags", "flags_by_subject", ids, "code, subject_type, subject_id, value, evidence",
-                                "(subject_type = 'process') = (subject_id = $ocid)", {"ocid": ocid})
+        if self.pages is not None:
+            rows = [r for r in self.pages.flags(ids) if (r["subject_type"] == "process") == (r["subject_id"] == ocid)]
+        else:
+            rows = self._by_subject("flags", "flags_by_subject", ids,
+                                    "code, subject_type, subject_id, value, evidence",
+                                    "(subject_type = 'process') = (subject_id = $ocid)", {"ocid": ocid})
         rows.sort(key=lambda r: (r["subject_type"] != "process", r["code"], r["subject_id"]))
         for r in rows:
             r["evidence"] = _json(r["evidence"])

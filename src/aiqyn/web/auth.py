@@ -46,7 +46,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "plan.view": WORKBENCH,  # a compliance officer sees only the organisation's items
     "plan.edit": frozenset({"supervisor"}),
     "plan.update": WORKBENCH,  # the status of an item (a compliance officer: the organisation's)
+    "accountability.view": frozenset({"supervisor"}),  # the accountability register, public-control findings
     "expertise.review": REVIEWERS,  # upload a draft, read its report, confirm or reject its flags, the summary
+    "meeting.view": WORKBENCH,  # the meetings register (a compliance officer: the organisation's meetings)
+    "meeting.record": frozenset({"compliance"}),  # the official's organisation records its meetings
 }
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106's second recommended profile: t=3, m=64 MiB, p=4

@@ -1,6 +1,7 @@
 """`aiqyn serve`, `aiqyn app-db`, `aiqyn users`, `aiqyn audit`: the web application's commands.
 
-    aiqyn serve [--db aiqyn.duckdb] [--app-db URL] [--host 127.0.0.1] [--port 8000]
+    aiqyn serve [--db aiqyn.duckdb] [--app-db URL] [--host 127.0.0.1] [--port 8000] [--workers N]
+                [--page-cache aiqyn-pages.sqlite | --no-page-cache]
     aiqyn app-db upgrade|current|downgrade|revision [--app-db URL]
     aiqyn users add NAME --role analyst|supervisor|compliance|ngo_reviewer [--org BIN] [--password-env VAR]
     aiqyn users list
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -39,6 +41,55 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def default_workers() -> int:
+    """One worker process per core this process may run on."""
+    try:
+        return max(len(os.sched_getaffinity(0)), 1)
+    except AttributeError:  # not on Linux
+        return max(os.cpu_count() or 1, 1)
+
+
+def worker_app() -> object:
+    """The application of one worker process of `aiqyn serve --workers N` (uvicorn calls it in each worker):
+    configured from the AIQYN_* variables `serve` sets, the store's queue read before the first request."""
+    from aiqyn.web.app import create_app
+    from aiqyn.web.settings import WebSettings
+
+    application = create_app(WebSettings())
+    if application.state.aiqyn.analytics is not None:
+        from aiqyn.web import public
+
+        application.state.aiqyn.analytics.warm()
+        public.warm(application.state.aiqyn.analytics)  # the public portal's figures
+    return application
+
+
+def _page_cache(db: Path, path: Path) -> None:
+    """Build the page cache of `db` at `path` unless the one there is of this store and its newest flags run."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from aiqyn.web import pagecache
+    from aiqyn.web.analytics import Analytics
+
+    analytics = Analytics(db)
+    try:
+        if pagecache.is_current(path, analytics):
+            console.print(f"page cache {path}: current", soft_wrap=True)
+            return
+        with Progress(TextColumn("copying process pages into {task.fields[path]}"), BarColumn(),
+                      TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("pages", total=None, path=str(path))
+
+            def step(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            meta = pagecache.build(analytics, path, step)
+        console.print(f"page cache {path}: {meta['processes']:,} processes, {meta['subjects']:,} flagged subjects "
+                      f"in {meta['seconds']:.0f} s", soft_wrap=True)
+    finally:
+        analytics.close()
+
+
 def serve(
     db: Annotated[Path, typer.Option("--db", envvar="AIQYN_DB", help="The analytics store (DuckDB), opened read-only.")]
     = Path("aiqyn.duckdb"),
@@ -47,30 +98,76 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     upgrade: Annotated[bool, typer.Option("--upgrade/--no-upgrade",
                                           help="Migrate the application database first.")] = True,
+    workers: Annotated[int | None, typer.Option(
+        min=1, envvar="AIQYN_WORKERS",
+        help="Worker processes serving requests, each with the store open read-only (default: one per CPU "
+             "core). Rate limits are counted per worker.")] = None,
+    page_cache: Annotated[Path, typer.Option(
+        envvar="AIQYN_PAGE_CACHE",
+        help="The page cache: every process page's rows copied from the store into this SQLite file, read by "
+             "ocid (built at the first start, rebuilt when the store or its flags run changed; written here, "
+             "never into the store).")] = Path("aiqyn-pages.sqlite"),
+    no_page_cache: Annotated[bool, typer.Option(
+        "--no-page-cache", help="Read process pages from the store itself (slower at 1M processes).")] = False,
 ) -> None:
     """Serve the web application: the workbench, recommendations and cases, the JSON API (/api/docs)."""
     import uvicorn
 
-    from aiqyn.web.app import create_app
+    from aiqyn.web.app import _session_key, create_app
+    from aiqyn.web.db import check_up_to_date, make_engine, session_factory
     from aiqyn.web.db import upgrade as run_upgrade
     from aiqyn.web.settings import WebSettings
 
+    n_workers = workers or default_workers()
     if not db.exists():
         err.print(f"[yellow]warning:[/] {escape(str(db))}: no analytics store; the risk queue and process pages "
                   "stay empty until one is given (--db)", soft_wrap=True)
     if upgrade:
         run_upgrade(app_db)
+    cache: Path | None = None
+    if db.exists() and not no_page_cache:
+        cache = page_cache.resolve()
+        if cache == db.resolve():
+            _fail(f"--page-cache {page_cache}: that is the store itself")
+        try:
+            _page_cache(db, cache)
+        except (OSError, sqlite3.Error) as exc:
+            _fail(f"page cache {cache}: {exc} (give another --page-cache, or --no-page-cache to serve without it)")
+    settings = WebSettings(db=db, app_db=app_db, page_cache=cache)
+    console.print(f"Aiqyn is served at [bold]http://{host}:{port}/[/] (API: http://{host}:{port}/api/docs) by "
+                  f"{n_workers} worker process{'es' if n_workers > 1 else ''}; Ctrl-C stops it", soft_wrap=True)
+    if n_workers == 1:
+        try:
+            application = create_app(settings)
+        except RuntimeError as exc:
+            _fail(str(exc))
+        if application.state.aiqyn.analytics is not None:
+            started = time.monotonic()
+            from aiqyn.web import public
+
+            application.state.aiqyn.analytics.warm()
+            public.warm(application.state.aiqyn.analytics)  # the public portal's figures
+            console.print(f"read the risk queue of {db} in {time.monotonic() - started:.1f} s", soft_wrap=True)
+        uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=True)
+        return
+    # Several workers: each builds its application from these variables. The session key is made (or read)
+    # here, once, so that every worker signs cookies with the same one.
+    engine = make_engine(app_db)
     try:
-        application = create_app(WebSettings(db=db, app_db=app_db))
+        check_up_to_date(engine)
     except RuntimeError as exc:
         _fail(str(exc))
-    if application.state.aiqyn.analytics is not None:
-        started = time.monotonic()
-        application.state.aiqyn.analytics.warm()
-        console.print(f"read the risk queue of {db} in {time.monotonic() - started:.1f} s", soft_wrap=True)
-    console.print(f"Aiqyn is served at [bold]http://{host}:{port}/[/] (API: http://{host}:{port}/api/docs); "
-                  "Ctrl-C stops it", soft_wrap=True)
-    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=True)
+    _session_key(session_factory(engine), settings.secret_key)
+    engine.dispose()
+    os.environ.update({"AIQYN_DB": str(db.resolve()), "AIQYN_APP_DB": app_db})
+    if cache is not None:
+        os.environ["AIQYN_PAGE_CACHE"] = str(cache)
+    else:
+        os.environ.pop("AIQYN_PAGE_CACHE", None)
+    # A worker answers the supervisor's health checks only once it has started (read the store's queue):
+    # allow that time on a large store and a busy machine, uvicorn's 5 s would restart it again and again.
+    uvicorn.run("aiqyn.web.cli:worker_app", factory=True, workers=n_workers, host=host, port=port,
+                log_level="info", proxy_headers=True, timeout_worker_healthcheck=120)
 
 
 @app_db_app.command("upgrade")

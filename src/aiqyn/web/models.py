@@ -279,3 +279,36 @@ class AuditEntry(Base):
     data: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Meeting(Base):
+    """An official's meeting with a business, recorded in the application by a compliance officer of the
+    official's organisation (or an analyst). The analytics store receives it through the meetings register
+    importer (`aiqyn meetings import --app-db`, its meeting_id is `register_id`); `aiqyn meetings check` finds the
+    rule violations there, and the pages read them back. `starts_at`/`ends_at` are local time (Astana), without a
+    zone, as the register keeps them; `commission_members` the IINs present besides the official, JSON."""
+
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    official_iin: Mapped[str] = mapped_column(String(12), index=True)
+    official_name: Mapped[str] = mapped_column(String(300), default="")
+    company_bin: Mapped[str | None] = mapped_column(String(12))
+    company_name: Mapped[str] = mapped_column(String(500), default="")
+    starts_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=False), index=True)
+    ends_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=False))
+    place: Mapped[str] = mapped_column(String(300))
+    recorded: Mapped[bool] = mapped_column(Boolean)
+    recording_ref: Mapped[str | None] = mapped_column(String(200))
+    commission_members: Mapped[str] = mapped_column(Text, default="[]")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    recorded_by: Mapped[User] = relationship()
+
+    @property
+    def register_id(self) -> str:
+        """The meeting's id in the analytics store's register (meetings.meeting_id)."""
+        return f"app-{self.id}"

@@ -43,3 +43,5 @@ class WebSettings(BaseSettings):
     """Send cookies over HTTPS only (set it behind TLS)."""
     page_size: int = Field(default=50, ge=5, le=500)
     """Rows per page of the risk queue."""
+    page_cache: Path | None = None
+    """A page cache of the store (web/pagecache.py, built by `aiqyn serve`): process pages are read from it."""
