@@ -450,22 +450,36 @@ def import_register(con: duckdb.DuckDBPyConnection, kind: str, path: Path, sourc
         for table, table_rows in rows.items():
             tables.setdefault(table, []).extend(table_rows)
     ensure_register_tables(con)
+    also = ["DELETE FROM company_people WHERE bin IN (SELECT bin FROM keys)"] if kind == "companies" else []
+    replace_register_rows(con, kind, kind, key, list(seen), tables, result.rejects, also)
+    result.imported = len(seen)
+    return result
+
+
+def replace_register_rows(con: duckdb.DuckDBPyConnection, kind: str, table: str, key: list[str] | tuple[str, ...],
+                          keys: list[tuple[Any, ...]], tables: dict[str, list[list[Any]]], rejects: list[Reject],
+                          also: list[str] | None = None) -> None:
+    """One import of a register, in one transaction: the rows of `table` with the imported keys are replaced
+    (`also`: further statements that may read the temporary `keys`), the new rows of every table in `tables`
+    inserted, and the rows left out recorded in register_rejects under `kind`."""
     con.execute("BEGIN TRANSACTION")
     try:
-        if seen:
-            keys = pa.table({c: [k[i] for k in seen] for i, c in enumerate(key)})  # noqa: F841 (read by DuckDB)
-            match = " AND ".join(f"{kind}.{c} = keys.{c}" for c in key)
-            con.execute(f"DELETE FROM {kind} USING keys WHERE {match}")
-            if kind == "companies":
-                con.execute("DELETE FROM company_people WHERE bin IN (SELECT bin FROM keys)")
-        for table, table_rows in tables.items():
-            insert_rows(con, table, table_rows)
+        if keys:
+            keys_table = pa.table({c: [k[i] for k in keys] for i, c in enumerate(key)})
+            con.register("keys", keys_table)
+            try:
+                match = " AND ".join(f"{table}.{c} = keys.{c}" for c in key)
+                con.execute(f"DELETE FROM {table} USING keys WHERE {match}")
+                for sql in also or []:
+                    con.execute(sql)
+            finally:
+                con.unregister("keys")
+        for name, rows in tables.items():
+            insert_rows(con, name, rows)
         now = dt.datetime.now(dt.UTC)
         insert_rows(con, "register_rejects", [[kind, r.file, r.line, r.field, r.reason, r.raw, now]
-                                              for r in result.rejects])
+                                              for r in rejects])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    result.imported = len(seen)
-    return result

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from aiqyn.conflicts.registers import (
     FieldError,
@@ -32,6 +31,7 @@ from aiqyn.conflicts.registers import (
     insert_rows,
     parse_date,
     parse_id,
+    replace_register_rows,
 )
 from aiqyn.publiccontrol.detect import ensure_outputs
 
@@ -168,20 +168,7 @@ def import_file(con: duckdb.DuckDBPyConnection, kind: str, path: Path) -> Import
             continue
         rows[k] = [*row, str(path), line]
         lines[k] = line
-    con.execute("BEGIN TRANSACTION")
-    try:
-        if rows:
-            keys = pa.table({c: [k[i] for k in rows] for i, c in enumerate(key)})  # noqa: F841 (read by DuckDB)
-            match = " AND ".join(f"{table}.{c} = keys.{c}" for c in key)
-            con.execute(f"DELETE FROM {table} USING keys WHERE {match}")
-        insert_rows(con, table, list(rows.values()))
-        now = dt.datetime.now(dt.UTC)
-        insert_rows(con, "register_rejects", [[kind, r.file, r.line, r.field, r.reason, r.raw, now]
-                                              for r in result.rejects])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+    replace_register_rows(con, kind, table, key, list(rows), {table: list(rows.values())}, result.rejects)
     result.imported = len(rows)
     return result
 

@@ -62,18 +62,24 @@ def regions_page(request: Request, who: Annotated[Principal, allow("portal.view"
                   **view.helpers(lang, tr.gettext))
 
 
-@router.get("/regions/{kato}", response_class=HTMLResponse)
-def scorecard_page(request: Request, kato: str, who: Annotated[Principal, allow("portal.view")],
-                   period: Period = None, quarter: Quarter = 0) -> Response:
+def _scorecard(request: Request, kato: str, period: int | None, quarter: int) -> tuple[sc.Query, Any]:
+    """The store's query function and the scorecard of a unit and period (the latest year by default); 404 when
+    the index or the unit is missing."""
     _check_kato(kato)
     query = _query(request)
     if query is None:
         raise HTTPException(404, "the regional index has not been computed (aiqyn index compute)")
     period = sc.latest_year(query) if period is None else period
     try:
-        card = sc.scorecard(query, kato, period, quarter)
+        return query, sc.scorecard(query, kato, period, quarter)
     except sc.NotFound as exc:
         raise HTTPException(404, str(exc)) from exc
+
+
+@router.get("/regions/{kato}", response_class=HTMLResponse)
+def scorecard_page(request: Request, kato: str, who: Annotated[Principal, allow("portal.view")],
+                   period: Period = None, quarter: Quarter = 0) -> Response:
+    query, card = _scorecard(request, kato, period, quarter)
     lang = request.state.lang
     tr = i18n.translations(lang)
     return render(request, "region.html", card=card, links=True,
@@ -99,13 +105,5 @@ def regions_api(request: Request, who: Annotated[Principal, allow("portal.view")
 def region_api(request: Request, kato: str, who: Annotated[Principal, allow("portal.view")],
                period: Period = None, quarter: Quarter = 0) -> Any:
     """The scorecard of a region or district: the index, its components, trend, findings and recommendations."""
-    _check_kato(kato)
-    query = _query(request)
-    if query is None:
-        raise HTTPException(404, "the regional index has not been computed (aiqyn index compute)")
-    period = sc.latest_year(query) if period is None else period
-    try:
-        card = sc.scorecard(query, kato, period, quarter)
-    except sc.NotFound as exc:
-        raise HTTPException(404, str(exc)) from exc
+    _query_fn, card = _scorecard(request, kato, period, quarter)
     return jsonable_encoder(card.as_json())
