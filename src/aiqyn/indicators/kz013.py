@@ -63,7 +63,7 @@ flagged AS (
   to_json({'items': array_agg({'position': position, 'code': code, 'scheme': scheme, 'unit': unit,
                                'unit_price': unit_price, 'median': median, 'observations': observations,
                                'median_ratio': median_ratio, 'ceiling_price': ceiling,
-                               'ceiling_ratio': ceiling_ratio}),
+                               'ceiling_ratio': ceiling_ratio} ORDER BY position, code, unit, unit_price),
            'median_ratio_threshold': CAST($median_ratio AS DOUBLE)}) AS evidence
 FROM flagged GROUP BY ocid""",
     methodology="""For each tender item with a unit price and a goods code: the median unit price of the tender items
