@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from rich.table import Table
 
 from aiqyn import __version__
+from aiqyn.console import fail as _fail
 
 app = typer.Typer(
     help="Aiqyn: open anti-corruption monitoring of public procurement in Kazakhstan.\n\n"
@@ -95,13 +96,6 @@ def main_callback(
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """Aiqyn command line."""
-
-
-def _fail(message: str, code: int = 2) -> None:
-    # User input (paths, reasons quoting the data) is never markup; messages are not wrapped, so that a
-    # file name stays whole in logs (rich wraps at 80 columns when the output is not a terminal).
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 @app.command()

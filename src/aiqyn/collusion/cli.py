@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from aiqyn.console import fail as _fail
+
 app = typer.Typer(help="Bid-rigging screens and the collusion model (bid tables as CSV: Tender,Bid_value,"
                   "[Winner],[Competitors],[Lot]).", no_args_is_help=True)
 console = Console()
@@ -35,11 +37,6 @@ def _feature_set(name: str) -> tuple[str, ...]:
 def default_model_path() -> Path:
     """The model shipped with the package, trained on all the labelled data (see its report, default.json)."""
     return Path(str(resources.files("aiqyn.collusion") / "models" / DEFAULT_MODEL))
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _read(paths: list[Path], require_label: bool) -> list[Any]:

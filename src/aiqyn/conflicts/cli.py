@@ -7,11 +7,13 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from aiqyn.console import fail as _fail
 
 console = Console()
 err = Console(stderr=True)
@@ -24,11 +26,6 @@ entities_app = typer.Typer(help="Entity resolution, the affiliation graph, confl
                            "(docs/conflicts.md).", no_args_is_help=True)
 meetings_app = typer.Typer(help="The register of officials' meetings with businesses and the Astana rules.",
                            no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _open(db: Path, create: bool = True) -> Any:

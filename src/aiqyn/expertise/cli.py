@@ -16,6 +16,8 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
+from aiqyn.console import fail as _fail
+
 console = Console()
 err = Console(stderr=True)
 
@@ -35,11 +37,6 @@ app = typer.Typer(
          "creates corruption risks. `aiqyn expertise DRAFT` is short for `aiqyn expertise analyse DRAFT`.",
     no_args_is_help=True,
 )
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 @app.command()

@@ -8,13 +8,15 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from aiqyn.console import fail as _fail
 
 flags_app = typer.Typer(
     help="Red-flag indicators (Open Contracting Partnership's Cardinal set and Aiqyn's own): list them, show "
@@ -29,11 +31,6 @@ DbOption = Annotated[
     Path, typer.Option("--db", envvar="AIQYN_DB", help="The DuckDB store file.", show_default=True),
 ]
 DEFAULT_DB = Path("aiqyn.duckdb")
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _open(db: Path, read_only: bool) -> Any:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from aiqyn.console import fail as _fail
 
 prices_app = typer.Typer(
     help="Prices and savings: comparable unit prices, benchmarks per goods code, unit, region and year, "
@@ -28,11 +30,6 @@ err = Console(stderr=True)
 
 DbOption = Annotated[Path, typer.Option("--db", envvar="AIQYN_DB", help="The DuckDB store file.")]
 DEFAULT_DB = Path("aiqyn.duckdb")
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _open(db: Path, read_only: bool = False) -> Any:

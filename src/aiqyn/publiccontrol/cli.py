@@ -7,13 +7,15 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+from aiqyn.console import fail as _fail
 
 console = Console()
 err = Console(stderr=True)
@@ -31,11 +33,6 @@ queue_app = typer.Typer(help="Transparent public queues (kindergarten places, ho
 accountability_app = typer.Typer(help="The accountability register: corruption offences, the heads of their "
                                  "organisations and the resignation statements due (docs/public-control.md).",
                                  no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _open(db: Path, create: bool = True, read_only: bool = False) -> Any:

@@ -15,6 +15,8 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from aiqyn.console import fail as _fail
+
 app = typer.Typer(help="Regional corruption-risk index by oblast and district (KATO): compute, show, map, trend "
                   "(docs/regions.md). `aiqyn regions` is the same group (run = compute, rank = show).",
                   no_args_is_help=True)
@@ -29,11 +31,6 @@ QuarterOption = Annotated[int, typer.Option("--quarter", min=0, max=4, help="Qua
                                             "whole year.")]
 LEVELS = ("region", "district")
 DEFAULT_DB = Path("aiqyn.duckdb")
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def _open(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:

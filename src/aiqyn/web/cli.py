@@ -22,6 +22,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from aiqyn.console import fail as _fail
+
 console = Console()
 err = Console(stderr=True)
 
@@ -34,11 +36,6 @@ app_db_app = typer.Typer(help="The application database (accounts, cases, recomm
                          "Alembic migrations.", no_args_is_help=True)
 users_app = typer.Typer(help="Accounts of the web application.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log of the web application.", no_args_is_help=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
-    raise typer.Exit(code)
 
 
 def default_workers() -> int:
