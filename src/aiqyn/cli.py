@@ -17,6 +17,7 @@ from rich.table import Table
 
 from aiqyn import __version__
 from aiqyn.console import fail as _fail
+from aiqyn.console import open_store_or_fail
 
 app = typer.Typer(
     help="Aiqyn: open anti-corruption monitoring of public procurement in Kazakhstan.\n\n"
@@ -120,7 +121,6 @@ def ingest(
     """
     from aiqyn.goszakup.reader import unit_source
     from aiqyn.ingest.pipeline import expand_paths, ingest_paths
-    from aiqyn.store.db import open_store
 
     if source not in ("auto", "ocds", "goszakup"):
         _fail(f"--source {source!r}: expected auto, ocds or goszakup")
@@ -131,7 +131,7 @@ def ingest(
     if not files:
         _fail("no data files (*.json, *.jsonl, *.ndjson, *.gz) under the given paths")
     total = sum(f.stat().st_size for f in files)
-    con = open_store(db)
+    con = open_store_or_fail(db, must_exist=False)
     show = not quiet and sys.stderr.isatty()
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
@@ -236,12 +236,9 @@ def stats(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
 ) -> None:
     """What the store holds: counts per table, year, region and method; coverage of the fields indicators need."""
-    from aiqyn.store.db import connect
     from aiqyn.store.stats import store_stats
 
-    if not db.exists():
-        _fail(f"{db}: no store here; run `aiqyn ingest` first (or pass --db)")
-    con = connect(db, read_only=True)
+    con = open_store_or_fail(db, read_only=True)
     data = store_stats(con)
     con.close()
     if as_json:
@@ -308,12 +305,9 @@ def store_export(
 ) -> None:
     """Export the store as Parquet: each table in DIR/<table>/, the tables of a process partitioned by its year
     (partition_year=YYYY), with a manifest of the schema (_aiqyn_schema.json). docs/spark.md."""
-    from aiqyn.store.db import connect
     from aiqyn.store.parquet import ParquetError, export_parquet
 
-    if not db.exists():
-        _fail(f"{db}: no store here; run `aiqyn ingest` first (or pass --db)")
-    con = connect(db, read_only=True)
+    con = open_store_or_fail(db, read_only=True)
     progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                         TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(), console=err,
                         disable=not sys.stderr.isatty())

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from aiqyn.console import fail as _fail
+from aiqyn.console import open_store_or_fail
 
 console = Console()
 err = Console(stderr=True)
@@ -29,14 +30,8 @@ meetings_app = typer.Typer(help="The register of officials' meetings with busine
 
 
 def _open(db: Path, create: bool = True) -> Any:
-    from aiqyn.store.db import open_store
-
-    if not create and not db.exists():
-        _fail(f"{db}: no store here; run `aiqyn ingest` or `aiqyn registers import` first (or pass --db)")
-    try:
-        return open_store(db)
-    except Exception as e:  # a locked or damaged file: say which
-        _fail(f"{db}: cannot open the store: {e}")
+    return open_store_or_fail(db, must_exist=not create,
+                              hint="run `aiqyn ingest` or `aiqyn registers import` first")
 
 
 def _import(kind: str, file: Path, db: Path, source: str | None = None) -> None:

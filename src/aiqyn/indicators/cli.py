@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aiqyn.console import fail as _fail
+from aiqyn.console import open_store_or_fail
 
 flags_app = typer.Typer(
     help="Red-flag indicators (Open Contracting Partnership's Cardinal set and Aiqyn's own): list them, show "
@@ -34,14 +35,7 @@ DEFAULT_DB = Path("aiqyn.duckdb")
 
 
 def _open(db: Path, read_only: bool) -> Any:
-    from aiqyn.store.db import connect, open_store
-
-    if not db.exists():
-        _fail(f"{db}: no store here; run `aiqyn ingest` first (or pass --db)")
-    try:
-        return connect(db, read_only=True) if read_only else open_store(db)
-    except Exception as e:  # a locked or damaged file: say which
-        _fail(f"{db}: cannot open the store: {e}")
+    return open_store_or_fail(db, read_only=read_only)
 
 
 def _run_id(con: Any, run: str | None) -> str:

@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aiqyn.console import fail as _fail
+from aiqyn.console import open_store_or_fail
 
 prices_app = typer.Typer(
     help="Prices and savings: comparable unit prices, benchmarks per goods code, unit, region and year, "
@@ -33,14 +34,7 @@ DEFAULT_DB = Path("aiqyn.duckdb")
 
 
 def _open(db: Path, read_only: bool = False) -> Any:
-    from aiqyn.store.db import connect, open_store
-
-    if not db.exists():
-        _fail(f"{db}: no store here; run `aiqyn ingest` first (or pass --db)")
-    try:
-        return connect(db, read_only=True) if read_only else open_store(db)
-    except Exception as e:  # a locked or damaged file: say which
-        _fail(f"{db}: cannot open the store: {e}")
+    return open_store_or_fail(db, read_only=read_only)
 
 
 def tenge(x: float | None) -> str:

@@ -16,6 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aiqyn.console import fail as _fail
+from aiqyn.console import open_store_or_fail
 
 console = Console()
 err = Console(stderr=True)
@@ -36,16 +37,8 @@ accountability_app = typer.Typer(help="The accountability register: corruption o
 
 
 def _open(db: Path, create: bool = True, read_only: bool = False) -> Any:
-    import duckdb
-
-    from aiqyn.store.db import open_store
-
-    if not create and not db.exists():
-        _fail(f"{db}: no store here (run `aiqyn queue import` or `aiqyn accountability import` first, or pass --db)")
-    try:
-        return duckdb.connect(str(db), read_only=True) if read_only else open_store(db)
-    except Exception as e:  # a locked or damaged file: say which
-        _fail(f"{db}: cannot open the store: {e}")
+    return open_store_or_fail(db, read_only=read_only, must_exist=not create,
+                              hint="run `aiqyn queue import` or `aiqyn accountability import` first")
 
 
 def _progress() -> Progress:

@@ -16,6 +16,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aiqyn.console import fail as _fail
+from aiqyn.console import open_store_or_fail
 
 app = typer.Typer(help="Regional corruption-risk index by oblast and district (KATO): compute, show, map, trend "
                   "(docs/regions.md). `aiqyn regions` is the same group (run = compute, rank = show).",
@@ -34,11 +35,7 @@ DEFAULT_DB = Path("aiqyn.duckdb")
 
 
 def _open(db: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    from aiqyn.store.db import connect
-
-    if not db.exists():
-        _fail(f"no store at {db}: run `aiqyn ingest` and `aiqyn flags run` first")
-    return connect(db, read_only=read_only)
+    return open_store_or_fail(db, read_only=read_only, hint="run `aiqyn ingest` and `aiqyn flags run` first")
 
 
 def _has_index(con: duckdb.DuckDBPyConnection) -> bool:
