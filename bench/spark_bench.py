@@ -75,10 +75,22 @@ def child_spark(parquet: Path, work: Path, master: str, driver_memory: str, part
     spark = session(master, shuffle_partitions=partitions, driver_memory=driver_memory)
     spark.sparkContext.setLogLevel("ERROR")
     out = work / "spark-results"
+    jvm = jvm_cpu_seconds(spark)
     result = run(spark, parquet, out, default_settings(), load_weights(None))
+    jvm = jvm_cpu_seconds(spark) - jvm
     spark.stop()
     return {"out": str(out), "run_id": result.run_id, "flags": sum(result.counts.values()),
-            "seconds": result.seconds}
+            "seconds": result.seconds, "indicator_seconds": result.indicator_seconds, "jvm_cpu_s": round(jvm, 1)}
+
+
+def jvm_cpu_seconds(spark) -> float:
+    """User + system CPU seconds of the local Spark JVM so far (from /proc): `/usr/bin/time` does not count it,
+    pyspark does not reap it."""
+    import os
+
+    pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measured(cmd: list[str]) -> dict:

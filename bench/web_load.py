@@ -45,7 +45,13 @@ WRK_SCRIPT = """
 local urls = {}
 for line in io.lines("%(urls)s") do urls[#urls + 1] = line end
 local think = %(think)d
-math.randomseed(os.time())
+local threads = {}
+setup = function(thread) threads[#threads + 1] = thread end
+init = function(args)
+  math.randomseed(os.time() + math.floor(os.clock() * 1e6))
+  hits = 0
+  misses = 0
+end
 request = function()
   return wrk.format("GET", urls[math.random(#urls)], {["Cookie"] = "aiqyn_session=%(cookie)s"})
 end
@@ -53,15 +59,18 @@ delay = function()
   if think > 0 then return math.random(math.floor(think / 2), math.floor(think * 3 / 2)) end
   return 0
 end
-local errors = 0
 response = function(status, headers, body)
-  if status ~= 200 then errors = errors + 1 end
+  local cache = headers["x-aiqyn-cache"]
+  if cache == "hit" then hits = hits + 1 elseif cache == "miss" then misses = misses + 1 end
 end
 done = function(summary, latency, requests)
-  io.write(string.format("WRK requests=%%d seconds=%%.3f p50=%%.3f p95=%%.3f p99=%%.3f non200=%%d errors=%%d\\n",
+  local h, m = 0, 0
+  for _, t in ipairs(threads) do h = h + t:get("hits"); m = m + t:get("misses") end
+  io.write(string.format("WRK requests=%%d seconds=%%.3f p50=%%.3f p95=%%.3f p99=%%.3f non200=%%d errors=%%d "
+    .. "hits=%%d misses=%%d\\n",
     summary.requests, summary.duration / 1e6, latency:percentile(50) / 1e3, latency:percentile(95) / 1e3,
     latency:percentile(99) / 1e3, summary.errors.status, summary.errors.connect + summary.errors.read
-    + summary.errors.write + summary.errors.timeout))
+    + summary.errors.write + summary.errors.timeout, h, m))
 end
 """
 
@@ -79,6 +88,22 @@ def percentile(values: list[float], p: float) -> float:
 
 def loadavg() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def server_rss(pid: int) -> list[int]:
+    """Resident memory (MB) of the server process and of each of its worker processes."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(entry.name) != pid and int(stat[1]) != pid:
+                    continue
+                rss = next(line for line in (entry / "status").read_text().splitlines() if line.startswith("VmRSS"))
+            except (OSError, StopIteration):
+                continue
+            out.append(int(rss.split()[1]) // 1024)
+    return sorted(out)
 
 
 def server_cpu(pid: int) -> float:
@@ -179,10 +204,12 @@ def run_wrk(base: str, cookie: str, ocids: list[str], filters: list[dict[str, st
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
     rng = random.Random(1)
     results = []
-    for kind in ("queue", "process", "healthz"):
+    runs = [(kind, n) for kind in ("queue", "process") for n in range(1, args.passes + 1)] + [("healthz", 1)]
+    for kind, n in runs:
         urls = tmp / f"{kind}.txt"
-        urls.write_text("\n".join(queue_url(rng, filters) if kind == "queue" else process_url(rng, ocids)
-                                  if kind == "process" else "/healthz" for _ in range(5000)) + "\n")
+        if n == 1:
+            urls.write_text("\n".join(queue_url(rng, filters) if kind == "queue" else process_url(rng, ocids)
+                                      if kind == "process" else "/healthz" for _ in range(5000)) + "\n")
         script = tmp / f"{kind}.lua"
         script.write_text(WRK_SCRIPT % {"urls": urls, "think": int(args.think * 1000), "cookie": cookie})
         before, cpu = loadavg(), server_cpu(pid)
@@ -194,7 +221,7 @@ def run_wrk(base: str, cookie: str, ocids: list[str], filters: list[dict[str, st
         values = {k: float(v) for k, v in re.findall(r"(\w+)=([\d.]+)", line)}
         values["load_before"], values["load_after"] = float(before.split("/")[0]), os.getloadavg()[0]
         values["cpu"] = server_cpu(pid) - cpu
-        results.append((kind, values))
+        results.append((kind if args.passes == 1 or kind == "healthz" else f"{kind} (pass {n})", values))
     return results
 
 
@@ -211,6 +238,11 @@ def main() -> None:
                         help="the page cache file (default: a new one in a temporary directory)")
     parser.add_argument("--no-page-cache", action="store_true", help="serve without the page cache")
     parser.add_argument("--tool", choices=["httpx", "wrk"], default="httpx")
+    parser.add_argument("--passes", type=int, default=1,
+                        help="wrk: runs of each page kind one after the other, over the same URLs (the first "
+                             "meets each worker's rendered-page cache empty, the next ones warm)")
+    parser.add_argument("--no-rendered-cache", action="store_true",
+                        help="serve without the rendered-page cache (AIQYN_RENDERED_CACHE_MB=0)")
     args = parser.parse_args()
 
     n_processes, ocids, filters = targets(args.db)
@@ -218,6 +250,8 @@ def main() -> None:
         tmp = Path(tmp_dir)
         app_db = f"sqlite:///{tmp}/app.sqlite"
         env = {**os.environ, "LOAD_PW": "load-test-password"}
+        if args.no_rendered_cache:
+            env["AIQYN_RENDERED_CACHE_MB"] = "0"
         subprocess.run([BIN / "aiqyn", "app-db", "upgrade", "--app-db", app_db], check=True, env=env,
                        capture_output=True)
         subprocess.run([BIN / "aiqyn", "users", "add", "load", "--role", "analyst", "--password-env", "LOAD_PW",
@@ -259,6 +293,7 @@ def main() -> None:
             else:
                 out, errors, wall = run_httpx(base, cookie, ocids, filters, args)
             load_after, cpu = loadavg(), server_cpu(server.pid) - cpu_before
+            rss = server_rss(server.pid)
         finally:
             server.terminate()
             try:
@@ -274,22 +309,27 @@ def main() -> None:
         if args.think else "closed loop (no think time)"
     print(f"{n_processes:,} processes; {args.clients} clients, {model}; tool {args.tool}; "
           f"workers {args.workers or 'default'}; page cache {'off' if args.no_page_cache else 'on'}; "
-          f"{os.cpu_count()} cores; load average (1/5/15 min) before {load_before}, after {load_after}")
-    print("| page | requests | per second | p50 ms | p95 ms | p99 ms |")
-    print("|---|---:|---:|---:|---:|---:|")
+          f"{os.cpu_count()} cores; load average (1/5/15 min) before {load_before}, after {load_after}; resident "
+          f"memory of the server's processes at the end: {', '.join(f'{mb:,} MB' for mb in rss)}")
     if args.tool == "wrk":
-        bad, cpu_of = 0, {}
+        print("| page | requests | per second | p50 ms | p95 ms | p99 ms | cache hits | server CPU per request | "
+              "load average before/after |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        bad = 0
         for kind, v in wrk_results:
+            answered = v["hits"] + v["misses"]
+            hits = f"{100 * v['hits'] / answered:.1f}%" if answered else "—"
+            cpu_ms = 1000 * v["cpu"] / max(v["requests"], 1)
             print(f"| {kind} | {v['requests']:,.0f} | {v['requests'] / v['seconds']:.1f} | {v['p50']:.0f} | "
-                  f"{v['p95']:.0f} | {v['p99']:.0f} |")
-            cpu_of[kind] = 1000 * v["cpu"] / max(v["requests"], 1)
+                  f"{v['p95']:.0f} | {v['p99']:.0f} | {hits} | {cpu_ms:.2f} ms "
+                  f"| {v['load_before']:.1f} / {v['load_after']:.1f} |")
             bad += int(v["non200"] + v["errors"])
-        print("server CPU (user + system, all its processes) per request: "
-              + ", ".join(f"{k} {ms:.1f} ms" for k, ms in cpu_of.items()))
         if bad:
             print(f"{bad} errors or non-200 answers")
             sys.exit(1)
         return
+    print("| page | requests | per second | p50 ms | p95 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|")
     for kind, values in out.items():
         ms = [v * 1000 for v in values]
         print(f"| {kind} | {len(ms):,} | {len(ms) / wall:.1f} | {statistics.median(ms):.0f} | "

@@ -216,3 +216,27 @@ def test_bad_labels_and_files(tmp_path: Path) -> None:
     good = write(tmp_path / "good.csv", "Tender,Bid_value\nA,1\nA,2\n")
     res = run_cli(["collusion", "predict", good, "--out", tmp_path / "p.csv", "--model", notmodel])
     assert res.code == 2 and "cannot read the model" in res.stderr
+
+
+def test_full_features_train_evaluate_and_predict_with_the_bidders_history(tmp_path: Path) -> None:
+    """`--features full`: the model keeps the bidders' rates of its training data and uses them on a table
+    of the same market (same dataset name, same bidder ids); `evaluate` runs with the history per fold."""
+    a = bid_table(tmp_path / "train" / "Alpha.csv", 150, seed=1)
+    b = bid_table(tmp_path / "train" / "Beta.csv", 120, seed=2)
+    model = tmp_path / "full.skops"
+    res = run_cli(["collusion", "train", a, b, "--model", model, "--seed", "7", "--features", "full"])
+    assert res.code == 0, res.output
+    fitted = load(model)
+    assert "H_MAX" in fitted.features and fitted.history["rates"]
+    # New tenders of the market Alpha (same file name in another folder): the ring's firms are known.
+    new = bid_table(tmp_path / "new" / "Alpha.csv", 60, seed=3, label=False)
+    out = tmp_path / "pred.csv"
+    res = run_cli(["collusion", "predict", new, "--model", model, "--out", out, "--screens"])
+    assert res.code == 0, res.output
+    pred = pd.read_csv(out)
+    assert pred["H_SEEN"].notna().all() and pred["H_SEEN"].gt(0).any()
+    truth = np.array([t % 3 == 0 for t in range(60)], dtype=int)
+    assert (pred["label"].to_numpy() == truth).mean() > 0.9
+    res = run_cli(["collusion", "evaluate", a, b, "--features", "full", "--folds", "3"])
+    assert res.code == 0, res.output
+    assert "cross-country" in res.output and "features full" in res.output

@@ -74,3 +74,27 @@ def test_no_bidder_ids_no_pair_features() -> None:
     bids = ring_and_competitors().assign(bidder="")
     feats = tender_pair_features(bids)
     assert feats.isna().all().all() and len(feats) == 12
+
+
+def test_same_ratio_finds_a_ring_whose_firms_also_bid_alone() -> None:
+    """P and Q meet in four tenders where Q bids 3 % above P (its cover), compete honestly in three more, and
+    each bids without the other in ten: their Jaccard is low and their ratio over all shared tenders is not
+    fixed, but in four shared tenders it is the same, which `same_ratio` counts and the store's rings use."""
+    rng = np.random.default_rng(5)
+    rows: list[tuple[str, str, float, int]] = []
+    for t in range(4):
+        p = float(rng.uniform(1000, 2000))
+        rows += [(f"S{t}", "P", p, 1), (f"S{t}", "Q", round(p * 1.03, 2), 0)]
+    for t in range(3):
+        a, b = rng.uniform(900, 1200, 2)
+        rows += [(f"M{t}", "P", float(a), int(a < b)), (f"M{t}", "Q", float(b), int(b <= a))]
+    for t in range(20):
+        firm = "P" if t < 10 else "Q"
+        a, b = rng.uniform(900, 1200, 2)
+        rows += [(f"H{t}", firm, float(a), int(a < b)), (f"H{t}", f"Z{t}", float(b), int(b <= a))]
+    pairs = pair_table(_bids(rows))
+    pq = pairs[(pairs["bidder_a"] == "P") & (pairs["bidder_b"] == "Q")].iloc[0]
+    assert pq["cobids"] == 7 and pq["same_ratio"] == 4 and pq["jaccard"] < 0.5 and not pq["fixed_gap"]
+    assert groups(pairs).empty
+    found = groups(pairs, same_ratio=True)
+    assert sorted(found["bidder"]) == ["P", "Q"]

@@ -128,3 +128,49 @@ def test_cli_generate_and_bad_rate(tmp_path):
     bad = runner.invoke(app, ["generate", "--tenders", "10", "--out", str(tmp_path), "--rate", "nonsense=0.1"])
     assert bad.exit_code == 2
     assert "nonsense" in bad.output
+
+
+def test_sharded_layout_is_the_same_whatever_the_jobs(tmp_path):
+    """`--jobs N`: shards of a fixed size, each from its own random stream; the files and the truth do not depend
+    on N (one process, or N worker processes), every shard holds exactly its count, and the companies that
+    different shards create never share a BIN or a phone (each draws from its own residue class)."""
+    outs = {}
+    for jobs in (1, 3):
+        outs[jobs] = tmp_path / f"jobs{jobs}"
+        truth = generate(outs[jobs], 2300, seed=21, jobs=jobs, shard_size=500)
+    names = sorted(p.name for p in outs[1].iterdir())
+    assert names == sorted(p.name for p in outs[3].iterdir())
+    shards = [n for n in names if n.startswith("releases-")]
+    assert shards == [f"releases-{i:05d}.jsonl" for i in range(5)] == truth["shards"]["files"]
+    assert not (outs[1] / "releases.jsonl").exists()
+    for name in names:
+        assert (outs[1] / name).read_bytes() == (outs[3] / name).read_bytes(), name
+    releases = []
+    for i, name in enumerate(shards):
+        rows = [orjson.loads(line) for line in (outs[1] / name).read_bytes().splitlines()]
+        assert len(rows) == (500 if i < 4 else 300), name
+        releases.extend(rows)
+    assert truth["tenders"] == 2300 == len({r["ocid"] for r in releases})
+    for name, scheme in truth["schemes"].items():
+        assert scheme["processes"] and set(scheme["processes"]) <= {r["ocid"] for r in releases}, name
+    # a party id names one company everywhere (same name, phone, address), and shards' new companies are distinct
+    seen: dict[str, tuple] = {}
+    phones: dict[str, str] = {}
+    for r in releases:
+        for p in r["parties"]:
+            key = (p["name"], p["contactPoint"]["telephone"], p["address"]["streetAddress"])
+            assert seen.setdefault(p["id"], key) == key or r["ocid"] in truth["schemes"]["shared_contacts"][
+                "processes"], p["id"]
+            phone = p["contactPoint"]["telephone"]
+            if r["ocid"] not in truth["schemes"]["shared_contacts"]["processes"]:
+                assert phones.setdefault(phone, p["id"]) == p["id"], phone
+    # the shards differ from one another and from the one-stream layout of the same seed
+    generate(tmp_path / "one", 2300, seed=21)
+    assert (tmp_path / "one" / "releases.jsonl").read_bytes()[:3000] != (outs[1] / shards[0]).read_bytes()[:3000]
+    assert (outs[1] / shards[0]).read_bytes()[:3000] != (outs[1] / shards[1]).read_bytes()[:3000]
+    # a one-stream layout written over the shards replaces them
+    assert not list((tmp_path / "one").glob("releases-*"))
+    generate(outs[1], 300, seed=21)
+    assert not list(outs[1].glob("releases-*")) and (outs[1] / "releases.jsonl").exists()
+    with pytest.raises(ValueError, match="jobs"):
+        generate(tmp_path / "bad", 10, seed=1, jobs=0)

@@ -236,8 +236,8 @@ SPARK_FUNCTIONS = {"ARRAY_CONTAINS", "ARRAY_DISTINCT", "ARRAY_SORT", "CAST", "CO
                    # used by Kazakhstan's flags (KZ..., R044); EXISTS is the subquery predicate
                    "ARRAY", "EXISTS", "LENGTH", "LOCATE", "LOWER", "LPAD", "MAX_BY", "REGEXP_REPLACE", "SUBSTRING",
                    "TRIM",
-                   # used by R055's screens
-                   "AVG", "STDDEV_SAMP",
+                   # used by R055's screens, and the logistic function of its collusion model
+                   "AVG", "STDDEV_SAMP", "EXP",
                    # KZ007's date as text
                    "DATE_FORMAT"}
 

@@ -271,6 +271,11 @@ def test_r055_bids_in_fixed_increments(store: Path) -> None:
     evidence = got["r055-pos"][1]
     assert evidence["bids"] == 3 and evidence["gap"] == pytest.approx(45_000.0)
     assert evidence["diffp"] == pytest.approx(0.05) and evidence["cv"] == pytest.approx(0.0476, abs=1e-3)
+    # The collusion model's calibrated probability (computed in the SQL) is the value and evidence, with the
+    # screens; three bids in fixed increments are flagged by the rule, not by the probability (< 0.95).
+    assert evidence["fixed_increments"] is True and 0.0 < evidence["probability"] < evidence["min_probability"]
+    assert got["r055-pos"][0] == pytest.approx(evidence["probability"])
+    assert evidence["spd"] == pytest.approx(0.1) and evidence["kstest"] is not None and evidence["ties"] == 0.0
     ring = {org(k)["id"] for k in ("Кольцо-А", "Кольцо-Б", "Кольцо-В")}
     assert ring <= set(flags(store, "R055", "tenderer"))
     assert not {org(k)["id"] for k in ("Сам-А", "Сам-Б", "Сам-В")} & set(flags(store, "R055", "tenderer"))

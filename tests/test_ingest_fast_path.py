@@ -85,6 +85,33 @@ def test_fast_path_gives_the_careful_store(tmp_path: Path, monkeypatch: Any) -> 
     assert snapshot(fast_db) == fast
 
 
+def test_derived_process_columns_agree_with_the_stored_rows(tmp_path: Path) -> None:
+    """The buyer's region and the year are derived from each release's own lists while it is flattened:
+    they must be what the stored parties, awards and contracts of the process say."""
+    generate(tmp_path / "gen", 300, 7, {})
+    db = tmp_path / "s.duckdb"
+    assert ingest([tmp_path / "gen" / "releases.jsonl"], db).code == 0
+    rows = query(db, """
+        WITH region AS (
+            SELECT p.ocid, arg_min(p.region_code, p.party_id) AS region_code
+            FROM parties p JOIN processes f ON f.ocid = p.ocid
+            WHERE p.region_code IS NOT NULL AND (p.party_id = f.buyer_id OR list_contains(p.roles, 'buyer'))
+            GROUP BY p.ocid
+        ), award AS (SELECT ocid, min(date) AS d FROM awards GROUP BY ocid
+        ), contract AS (SELECT ocid, min(date_signed) AS d FROM contracts GROUP BY ocid)
+        SELECT count(*),
+               count(*) FILTER (WHERE f.region_code IS NOT DISTINCT FROM r.region_code),
+               count(*) FILTER (WHERE f.year IS NOT DISTINCT FROM
+                                CAST(year(coalesce(f.tender_start, a.d, c.d, f.release_date)) AS INTEGER)),
+               count(f.region_code)
+        FROM processes f LEFT JOIN region r USING (ocid) LEFT JOIN award a USING (ocid)
+        LEFT JOIN contract c USING (ocid)
+    """)
+    total, same_region, same_year, with_region = rows[0]
+    assert total >= 300 and total == same_region == same_year
+    assert with_region > 250  # (generated buyers have a KATO code)
+
+
 def test_a_malformed_line_hands_the_file_to_the_careful_reader(tmp_path: Path, monkeypatch: Any) -> None:
     outcomes = spy_fast_path(monkeypatch)
     releases = [compiled(f"ocds-kzfast-{i}") for i in range(5)]
@@ -155,6 +182,31 @@ def test_the_newest_compiled_release_stands_for_its_process(tmp_path: Path) -> N
     assert stores[0] == stores[1] == stores[2]
 
 
+def test_a_release_never_replaces_a_compiled_release_with_its_id(tmp_path: Path) -> None:
+    """A compiled release is stored without its text, so a plain release with the same id (even a later
+    one) must not replace it: the process could not be rebuilt from it when the compiled release it stood
+    for goes. Found by the Hypothesis property test (test_ingest_properties)."""
+    ocid = "ocds-kzfast-same"
+    first = compiled(ocid, id="r1", date="2024-01-10T00:00:00Z")
+    second = compiled(ocid, id="r2", date="2024-01-10T00:00:00Z")
+    second["tender"]["title"] = "второй"
+    update = {"ocid": ocid, "id": "r2", "tag": ["tenderUpdate"], "date": "2024-02-01T00:00:00Z",
+              "tender": {"status": "cancelled", "title": "из обновления"}}
+    files = {name: write_lines(tmp_path / f"{name}.jsonl", [r]) for name, r in
+             [("first", first), ("second", second), ("update", update)]}
+    stores = []
+    for order in (["first", "second", "update"], ["update", "second", "first"], ["second", "update", "first"]):
+        db = tmp_path / f"{'-'.join(order)}.duckdb"
+        for name in order:
+            assert ingest([files[name]], db).code == 0
+        assert query(db, "SELECT title, release_id, n_releases FROM processes") == [("второй", "r2", 2)]
+        assert query(db, "SELECT release_id, compiled FROM releases ORDER BY 1") == [("r1", True), ("r2", True)]
+        stores.append(snapshot(db))
+    all_at_once = tmp_path / "once.duckdb"
+    assert ingest([write_lines(tmp_path / "all.jsonl", [update, first, second])], all_at_once).code == 0
+    assert stores[0] == stores[1] == stores[2] == snapshot(all_at_once)
+
+
 def test_pieces_number_lines_across_the_file(tmp_path: Path, monkeypatch: Any) -> None:
     """Small pieces: each is a transaction; a bad line in a later piece is named by its line in the file."""
     from aiqyn.ingest import readers
@@ -189,3 +241,36 @@ def test_a_truncated_gzip_keeps_the_lines_before_the_break(tmp_path: Path) -> No
     n = query(db, "SELECT count(*) FROM processes")[0][0]
     assert 0 < n < 200
     assert query(db, "SELECT max(ocid) FROM processes") == [(f"ocds-kzgz-{n - 1:03d}",)]
+
+
+def test_plain_and_gzip_files_are_cut_into_the_same_lines(tmp_path: Path) -> None:
+    """An uncompressed file is cut by the kernel (copy_file_range), a gzip one in Python: either way the
+    pieces hold whole lines, in order, numbered from 1, and together the whole file (a last line without
+    its newline gets one; a line longer than a piece makes a piece of its own)."""
+    import gzip
+
+    from aiqyn.ingest.readers import Piece, split_json_lines
+
+    lines = [f'{{"n": {i}, "pad": "{"x" * (i * 37 % 300)}"}}' for i in range(400)]
+    lines[123] = '{"long": "' + "y" * 5000 + '"}'
+    lines[200] = ""  # a blank line is a line too
+    text = "\n".join(lines)  # no newline after the last line
+    plain = tmp_path / "c.jsonl"
+    plain.write_text(text, encoding="utf-8")
+    packed = tmp_path / "c.jsonl.gz"
+    packed.write_bytes(gzip.compress(text.encode()))
+    for source in (plain, packed):
+        out = tmp_path / source.name.replace(".", "-")
+        out.mkdir()
+        pieces = [p for p in split_json_lines(source, out, piece_bytes=2000)]
+        assert all(isinstance(p, Piece) for p in pieces), pieces
+        got = [p for p in pieces if isinstance(p, Piece)]
+        assert len(got) > 5
+        assert b"".join(p.path.read_bytes() for p in got) == (text + "\n").encode(), source
+        assert [p.first_line for p in got] == [1, *[sum(q.lines for q in got[:i]) + 1 for i in range(1, len(got))]]
+        for p in got:
+            body = p.path.read_text(encoding="utf-8")
+            assert body.endswith("\n") and body.count("\n") == p.lines
+            assert body.splitlines()[0] == lines[p.first_line - 1]
+        assert sum(p.lines for p in got) == len(lines)
+        assert got[-1].position == source.stat().st_size

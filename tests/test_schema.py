@@ -64,7 +64,10 @@ def test_flatten_produces_exactly_the_schema_columns(table: str) -> None:
     con.execute(f"CREATE TABLE _docs AS SELECT 0::BIGINT AS k, json_transform('{{}}', {STRUCTURE_SQL}) AS s "
                 "LIMIT 0")
     names = [d[0] for d in con.execute(f"SELECT * FROM ({flatten_sql(table, '_docs')}) LIMIT 0").description]
-    assert names == ["_k", *expected, "_err"]
+    helpers = [h for select in FLATTEN[table][:1] for h in select.helpers]  # (the same in every select)
+    assert all(list(select.helpers) == helpers for select in FLATTEN[table])
+    assert all(h.startswith("_") for h in helpers)
+    assert names == ["_k", *expected, *helpers, "_err"]
 
 
 ALIASES = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}

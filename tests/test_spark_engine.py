@@ -155,3 +155,34 @@ def test_every_definition_translates_without_dropping_anything() -> None:
     to_spark(parse(MEMBERS, "members").expression)
     to_spark(FACTS_SQL)
     to_spark(index_sql())
+
+
+def test_shared_ctes_become_views_computed_once(spark: Any) -> None:
+    """to_spark_views takes a statement's WITH apart: a CTE read several times (here `v`, by two CTEs and the
+    body) becomes one view that SharedViews caches while a statement still reads it and drops afterwards; the
+    same CTE in two statements is one view; the results are those of the statement with its CTEs inlined."""
+    from aiqyn.spark.engine import SharedViews
+    from aiqyn.spark.translate import to_spark, to_spark_views
+
+    spark.createDataFrame([(1, 2.0), (1, 3.0), (2, 5.0)], "g INT, x DOUBLE").createOrReplaceTempView("_t")
+    first = """WITH v AS (SELECT g, x * $k AS y FROM _t),
+      lo AS (SELECT g, min(y) AS m FROM v GROUP BY g), hi AS (SELECT g, max(y) AS m FROM v GROUP BY g)
+    SELECT v.g, v.y, lo.m AS lo, h.m AS hi FROM v JOIN lo ON lo.g = v.g JOIN hi h ON h.g = v.g"""
+    second = "WITH v AS (SELECT g, x * $k AS y FROM _t) SELECT count(*) AS n, sum(y) AS s FROM v"
+    splits = [to_spark_views(first, {"k": 2}, "first"), to_spark_views(second, {"k": 2}, "second")]
+    assert [len(s.views) for s in splits] == [3, 1] and splits[0].views[0] == splits[1].views[0]
+    v = splits[0].views[0].name
+    assert splits[0].body.count(v) == 1 and f"{v} AS v" in splits[0].body  # references keep the CTE's name
+    views = SharedViews(spark, splits)
+    assert views.cached == {v}  # read by lo, hi, the first body and the second body; lo and hi once each
+    rows = sorted(tuple(r) for r in views.sql(0).collect())
+    assert rows == sorted(tuple(r) for r in spark.sql(to_spark(first, {"k": 2})).collect())
+    assert rows == [(1, 4.0, 4.0, 6.0), (1, 6.0, 4.0, 6.0), (2, 10.0, 10.0, 10.0)]
+    views.done(0)
+    assert spark.catalog.isCached(v)  # still read by the second statement
+    assert tuple(views.sql(1).collect()[0]) == (3, 20.0)
+    views.done(1)
+    assert not spark.catalog.tableExists(v) and views.created == []
+    # a subquery defining a CTE of a top-level CTE's name, or a recursive WITH: left whole
+    assert to_spark_views("WITH v AS (SELECT 1 AS a) SELECT * FROM (WITH v AS (SELECT 2 AS a) SELECT a FROM v) "
+                          "q JOIN v ON TRUE").views == ()

@@ -192,6 +192,10 @@ def generate(
         "e.g. --rate bid_rigging=0.05. Schemes: favoured_supplier, bid_rigging, splitting, short_period, "
         "overpricing, amendment_inflation, new_winner, shared_contacts.")] = None,
     gz: Annotated[bool, typer.Option("--gzip", help="Write releases.jsonl.gz instead.")] = False,
+    jobs: Annotated[int | None, typer.Option(
+        "--jobs", min=1, help="Sharded layout: shards of 100,000 processes, each from its own random stream, "
+        "written to releases-00000.jsonl, ... by N processes at a time; the same files whatever N (but not "
+        "the data of the one-stream layout without --jobs). For large data sets (docs/spark.md).")] = None,
 ) -> None:
     """Generate a realistic, Kazakhstan-like data set with planted corruption schemes.
 
@@ -222,7 +226,7 @@ def generate(
     with Progress(TextColumn("[bold]generate"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
                   TimeElapsedColumn(), console=err, disable=not show) as progress:
         task = progress.add_task("generate", total=tenders)
-        truth = run(out, tenders, seed, rates, gzip_output=gz,
+        truth = run(out, tenders, seed, rates, gzip_output=gz, jobs=jobs,
                     progress=lambda n: progress.update(task, completed=n))
     seconds = time.monotonic() - started
     planted = ", ".join(f"{name} {len(s['processes']):,}" for name, s in truth["schemes"].items())

@@ -13,9 +13,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
+
+if TYPE_CHECKING:
+    from aiqyn.collusion.rings import RingScores
 
 # scheme -> (indicator codes, levels measured). Levels: process, buyer, supplier (the flags' `tenderer`).
 MAPPING: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -77,6 +80,9 @@ class Evaluation:
     rows: list[Row]
     top: list[TopK]
     processes: int
+    # The suspected rings of `aiqyn collusion rings` against the rings planted by `aiqyn generate` (the bidders
+    # of each planted bid-rigging process); None when the truth plants no bid rigging.
+    rings: RingScores | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -86,6 +92,9 @@ class Evaluation:
                          "precision": r.precision, "recall": r.recall, "f1": r.f1} for r in self.rows],
             "top_k": [{"k": t.k, "planted_in_top": t.planted_in_top, "planted_total": t.planted_total,
                        "share": t.share} for t in self.top],
+            "rings": None if self.rings is None else {
+                "planted": self.rings.planted, "reported": self.rings.reported, "found": self.rings.found,
+                "correct": self.rings.correct, "recall": self.rings.recall, "precision": self.rings.precision},
         }
 
 
@@ -136,7 +145,13 @@ def evaluate(con: duckdb.DuckDBPyConnection, truth: dict[str, Any], run_id: str,
         tops.append(TopK(k, int(n[0]) if n else 0, len(planted_all)))
     processes = con.execute("SELECT count(*) FROM scores WHERE run_id = ? AND subject_type = 'process'",
                             [run_id]).fetchone()
-    return Evaluation(run_id, rows, tops, int(processes[0]) if processes else 0)
+    rigged = truth["schemes"].get("bid_rigging", {}).get("processes", [])
+    rings = None
+    if rigged:
+        from aiqyn.collusion.rings import planted_ring_scores
+
+        rings = planted_ring_scores(con, rigged)
+    return Evaluation(run_id, rows, tops, int(processes[0]) if processes else 0, rings)
 
 
 def _fmt(value: float | None) -> str:
@@ -159,4 +174,8 @@ def report(ev: Evaluation) -> str:
     for t in ev.top:
         lines.append(f"  top {t.k:,}: {t.planted_in_top:,} planted processes, share {t.share:.3f} "
                      f"(of {t.planted_total:,} planted in all)")
+    if ev.rings is not None:
+        rs = ev.rings
+        lines += ["", f"bid-rigging rings (aiqyn collusion rings): {rs.planted:,} planted, {rs.reported:,} reported, "
+                  f"{rs.found:,} found; recall {_fmt(rs.recall)}, precision {_fmt(rs.precision)}"]
     return "\n".join(lines) + "\n"

@@ -23,7 +23,9 @@ err = Console(stderr=True)
 DEFAULT_MODEL = "default.skops"
 FeaturesOption = Annotated[str, typer.Option(
     "--features", help="Feature set: 'screens' (the bids and winner of each tender; transfers better between "
-    "countries) or 'all' (adds pair and group features, which need bidder ids: Competitors).")]
+    "countries), 'all' (adds pair and group features, which need bidder ids: Competitors) or 'full' (adds the "
+    "bids' shape, the tender's size and the bidders' history in the training tenders: for use within one "
+    "market).")]
 
 
 def _feature_set(name: str) -> tuple[str, ...]:
@@ -141,7 +143,7 @@ def predict(
         fitted = m.load(path)
     except Exception as e:  # a corrupt or foreign file: skops and zipfile raise many types
         _fail(f"{path}: cannot read the model: {e}")
-    feats = m.tender_features(table.bids)
+    feats = fitted.features_of(table.bids)
     pred = fitted.predict(feats)
     res = pred.reset_index().drop(columns=["dataset"])
     res = res.rename(columns={"tender": "Tender", "lot": "Lot"})
@@ -199,3 +201,56 @@ def screens(
     out.parent.mkdir(parents=True, exist_ok=True)
     res.to_csv(out, index=False, float_format="%.6g")
     console.print(f"wrote the screens of {len(res):,} tenders to {escape(str(out))}", soft_wrap=True)
+
+
+@app.command()
+def rings(
+    db: Annotated[Path, typer.Option("--db", help="The store (DuckDB), opened read-only.")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write the rings to this file: CSV, or JSON when the name ends in .json.")] = None,
+    min_cobids: Annotated[int, typer.Option(
+        "--min-cobids", min=2, help="A pair of firms counts when they bid together in at least this many "
+        "processes.")] = 3,
+    min_jaccard: Annotated[float, typer.Option(
+        "--min-jaccard", min=0.0, max=1.0, help="... and in at least this share of the processes either bid "
+        "in.")] = 0.5,
+    since: Annotated[str | None, typer.Option("--since", help="Only processes from this date (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Only processes up to this date (YYYY-MM-DD).")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=0, help="Rings shown on screen (0: all).")] = 20,
+) -> None:
+    """Suspected bid-rigging rings in the store: groups of firms that bid together in many processes and
+    rotate wins or price identically or at fixed gaps, with their evidence (members, processes together, wins
+    per member, rotation)."""
+    from aiqyn.collusion.rings import RingsError, store_rings
+    from aiqyn.store.db import connect
+
+    if not db.is_file():
+        _fail(f"{db}: no such store")
+    con = connect(db, read_only=True)
+    try:
+        found = store_rings(con, min_cobids=min_cobids, min_jaccard=min_jaccard, since=since, until=until)
+    except RingsError as e:
+        _fail(str(e))
+    finally:
+        con.close()
+    t = Table(title=f"Suspected rings ({len(found):,}; pairs with >= {min_cobids} processes together)")
+    for c in ("ring", "size", "tenders", "won", "rotation", "identical/fixed-gap pairs", "wins per member"):
+        t.add_column(c, justify="left" if c == "wins per member" else "right")
+    shown = found if limit == 0 else found.head(limit)
+    for r in shown.itertuples():
+        t.add_row(str(r.ring), str(r.size), str(r.tenders), str(r.won), f"{r.rotation:.2f}",
+                  f"{r.identical_pairs}/{r.fixed_gap_pairs}",
+                  escape(", ".join(f"{m} {w}" for m, w in r.wins.items())))
+    _wide().print(t)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        records = found.to_dict(orient="records")
+        if out.suffix.lower() == ".json":
+            out.write_text(json.dumps(records, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        else:
+            flat = found.assign(
+                members=found["members"].map(";".join),
+                wins=found["wins"].map(lambda w: ";".join(f"{m}={n}" for m, n in w.items())),
+                ocids=found["ocids"].map(lambda o: ";".join(o[:50])))
+            flat.to_csv(out, index=False)
+        console.print(f"wrote {len(found):,} rings to {escape(str(out))}", soft_wrap=True)

@@ -48,11 +48,22 @@ from aiqyn.collusion.pairs import PAIR_FEATURES, TENDER, tender_pair_features
 from aiqyn.collusion.screens import SCREENS, screens
 
 WINNER_FEATURES: tuple[str, ...] = ("W_LOWEST", "W_RANK")
+#: The shape of the bids beyond the screens, from each bid's distance to the lowest and to the mean
+#: (`shape_features`), and the tender's size: LOG_MEAN is in the currency of the data set, so it helps
+#: within a market and means nothing in another one.
+SHAPE_FEATURES: tuple[str, ...] = ("LOG_MEAN", "REL_LOW_MEAN", "GAP_MAX", "GAP_CV", "NEAR5", "DISTINCT",
+                                   "W_REL_MEAN")
+#: What the training tenders say of the tender's bidders (`History`): the rigged share of the tenders
+#: each bidder took part in, smoothed towards the training share, computed on training tenders only.
+HISTORY_FEATURES: tuple[str, ...] = ("H_MAX", "H_MEAN", "H_SEEN", "H_WIN")
 #: Every feature the model can use; a model records the ones it was trained on.
 ALL_FEATURES: tuple[str, ...] = (*SCREENS, *WINNER_FEATURES, *PAIR_FEATURES)
 #: Named feature sets: `screens` (the tender's bids and its winner) transfers better between countries;
-#: `all` adds what firms do together across tenders, which needs bidder ids and helps within a country.
-FEATURE_SETS: dict[str, tuple[str, ...]] = {"screens": (*SCREENS, *WINNER_FEATURES), "all": ALL_FEATURES}
+#: `all` adds what firms do together across tenders, which needs bidder ids and helps within a country;
+#: `full` adds the bids' shape, the tender's size and the bidders' history, for a model used within the
+#: market it was trained on (it is trained without the monotonic constraints and with deeper trees).
+FEATURE_SETS: dict[str, tuple[str, ...]] = {"screens": (*SCREENS, *WINNER_FEATURES), "all": ALL_FEATURES,
+                                            "full": (*ALL_FEATURES, *SHAPE_FEATURES, *HISTORY_FEATURES)}
 DEFAULT_FEATURES: tuple[str, ...] = FEATURE_SETS["screens"]
 #: The direction the theory gives each feature (+1: higher means more likely rigged, -1: lower does; 0:
 #: no constraint), enforced on the trees (monotonic constraints): cover bids sit close together (low CV,
@@ -66,8 +77,95 @@ FORMAT = "aiqyn-collusion-model/1"
 METRICS = ("accuracy", "balanced_accuracy", "precision", "recall", "roc_auc")
 
 
+def shape_features(bids: pd.DataFrame) -> pd.DataFrame:
+    """`SHAPE_FEATURES` of each tender (index dataset, tender, lot), vectorised: LOG_MEAN log of the mean bid;
+    REL_LOW_MEAN the mean of b / b(1) - 1 (how far the bids sit above the lowest); GAP_MAX and GAP_CV the
+    largest gap between consecutive sorted bids over b(1) and the gaps' coefficient of variation (even or
+    uneven steps); NEAR5 the share of bids within 5 % of the lowest; DISTINCT the share of distinct amounts;
+    W_REL_MEAN the winner's bid over the mean, minus 1 (NaN when the winner is unknown)."""
+    b = bids[[*TENDER, "amount", "winner"]].sort_values([*TENDER, "amount"], kind="mergesort")
+    g = b.groupby(TENDER, sort=True)["amount"]
+    low, mean = g.transform("min"), g.transform("mean")
+    b = b.assign(rel_low=b["amount"] / low - 1, rel_mean=b["amount"] / mean - 1,
+                 gap=g.diff() / low, near=(b["amount"] / low - 1 <= 0.05).astype(float))
+    t = b.groupby(TENDER, sort=True)
+    out = pd.DataFrame(index=g.size().index)
+    out["LOG_MEAN"] = np.log(g.mean())
+    out["REL_LOW_MEAN"] = t["rel_low"].mean()
+    out["GAP_MAX"] = t["gap"].max()
+    gap_mean = t["gap"].mean()
+    out["GAP_CV"] = t["gap"].std() / gap_mean.where(gap_mean > 0)
+    out["NEAR5"] = t["near"].mean()
+    out["DISTINCT"] = g.nunique() / g.size()
+    out["W_REL_MEAN"] = b[b["winner"] == 1].groupby(TENDER)["rel_mean"].min()
+    return out.replace([np.inf, -np.inf], np.nan)
+
+
+@dataclass
+class History:
+    """Per (dataset, bidder): the smoothed rigged share of the training tenders it bid in,
+    (rigged + 2 * prior) / (tenders + 2), prior the training share of rigged tenders."""
+
+    rates: dict[str, float]
+    prior: float
+
+    @staticmethod
+    def fit(bids: pd.DataFrame) -> History:
+        b = bids[(bids["bidder"].astype(str) != "") & bids["label"].notna()]
+        if b.empty:
+            return History({}, float("nan"))
+        per_tender = b.groupby([*TENDER, "bidder"])["label"].max().reset_index()
+        prior = float(b.groupby(TENDER)["label"].max().mean())
+        per = per_tender.groupby(["dataset", "bidder"])["label"].agg(["sum", "count"])
+        rate = (per["sum"] + 2 * prior) / (per["count"] + 2)
+        return History({f"{d}\x1f{k}": float(v) for (d, k), v in rate.items()}, prior)
+
+    def features(self, bids: pd.DataFrame) -> pd.DataFrame:
+        """`HISTORY_FEATURES` of each tender: the highest and mean rate of its bidders (unseen bidders at the
+        prior), the share of its bidders seen in training, the winner's rate; NaN without bidder ids."""
+        keys = bids[TENDER].drop_duplicates().set_index(TENDER).index
+        out = pd.DataFrame(index=keys, columns=list(HISTORY_FEATURES), dtype="float64")
+        b = bids[bids["bidder"].astype(str) != ""]
+        if b.empty or not self.rates:
+            return out
+        key = b["dataset"].astype(str) + "\x1f" + b["bidder"].astype(str)
+        rate = key.map(self.rates)
+        b = b.assign(seen=rate.notna().astype(float), rate=rate.fillna(self.prior))
+        t = b.groupby(TENDER)
+        found = pd.DataFrame({"H_MAX": t["rate"].max(), "H_MEAN": t["rate"].mean(), "H_SEEN": t["seen"].mean()})
+        found["H_WIN"] = b[b["winner"] == 1].groupby(TENDER)["rate"].max()
+        out.loc[found.index, list(HISTORY_FEATURES)] = found[list(HISTORY_FEATURES)].to_numpy()
+        return out
+
+
+def with_history(feats: pd.DataFrame, bids: pd.DataFrame, train: pd.Index, apply: pd.Index, seed: int,
+                 folds: int = 5) -> pd.DataFrame:
+    """`feats` with `HISTORY_FEATURES` filled from the labels of the `train` tenders only: for the rows of
+    `apply` (tenders not trained on) from all of them; for the `train` rows out of fold (k folds over the
+    training tenders), so that no tender's own label enters its features."""
+    out = feats.copy()
+    for c in HISTORY_FEATURES:
+        out[c] = np.nan
+    keyed = bids.set_index(TENDER)
+
+    def fill(rows: pd.Index, source: pd.Index) -> None:
+        hist = History.fit(keyed.loc[keyed.index.isin(source)].reset_index())
+        h = hist.features(keyed.loc[keyed.index.isin(rows)].reset_index())
+        out.loc[h.index, list(HISTORY_FEATURES)] = h.to_numpy()
+
+    fill(apply, train)
+    k = min(folds, len(train))
+    if k >= 2:
+        order = np.random.default_rng(seed).permutation(len(train))
+        for part in np.array_split(order, k):
+            inner = train[np.sort(part)]
+            fill(inner, train.difference(inner))
+    return out
+
+
 def tender_features(bids: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, tender, lot): `ALL_FEATURES`, plus `label` (NaN when unlabelled)."""
+    """One row per (dataset, tender, lot): `ALL_FEATURES` and `SHAPE_FEATURES`, plus `label` (NaN when
+    unlabelled). `HISTORY_FEATURES` depend on training labels and are added by `with_history`."""
     sc = screens(bids, key=tuple(TENDER))
     out = sc.copy()
     b = bids.assign(rank=bids.groupby(TENDER)["amount"].rank(method="min"))
@@ -79,12 +177,20 @@ def tender_features(bids: pd.DataFrame) -> pd.DataFrame:
     out["W_LOWEST"] = np.where(known, (w["w_amount"] <= lowest).astype(float), np.nan)
     n = out["N"].astype(float)
     out["W_RANK"] = np.where(known & (n > 1), (w["w_rank"] - 1) / (n - 1).where(n > 1), np.nan)
-    out = out.join(tender_pair_features(bids))
+    out = out.join(tender_pair_features(bids)).join(shape_features(bids))
+    for c in HISTORY_FEATURES:
+        out[c] = np.nan
     out["label"] = bids.groupby(TENDER)["label"].max().reindex(out.index)
     return out
 
 
 def _trees(seed: int, columns: Sequence[str]) -> HistGradientBoostingClassifier:
+    if any(c in SHAPE_FEATURES or c in HISTORY_FEATURES for c in columns):
+        # The within-market model (`full`): trees of up to 15 leaves, no constraints; a market's own
+        # interactions (its sizes, its firms) are what it must learn.
+        return HistGradientBoostingClassifier(
+            learning_rate=0.05, max_iter=300, max_leaf_nodes=15, min_samples_leaf=10, l2_regularization=1.0,
+            random_state=seed)
     # Stumps (two leaves): an additive model, one monotone step function per feature. Deeper trees learn
     # interactions peculiar to one country and transfer worse (docs/collusion.md).
     return HistGradientBoostingClassifier(
@@ -173,6 +279,18 @@ class CollusionModel:
     metrics: dict[str, Any] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     format: str = FORMAT
+    #: The bidders' history (`History.rates`, `History.prior`) when the model uses `HISTORY_FEATURES`.
+    history: dict[str, Any] = field(default_factory=dict)
+
+    def features_of(self, bids: pd.DataFrame) -> pd.DataFrame:
+        """`tender_features` of `bids`, with the history features when the model uses them (bidders
+        known by the model's training data: the same dataset name and bidder id)."""
+        feats = tender_features(bids)
+        if any(f in HISTORY_FEATURES for f in self.features):
+            hist = History(dict(self.history.get("rates", {})), float(self.history.get("prior", float("nan"))))
+            h = hist.features(bids)
+            feats[list(HISTORY_FEATURES)] = h.reindex(feats.index).to_numpy()
+        return feats
 
     def predict(self, feats: pd.DataFrame) -> pd.DataFrame:
         """probability (calibrated) and label (1 = rigged at the model's threshold) of each tender row."""
@@ -188,6 +306,13 @@ def _xy(feats: pd.DataFrame, features: Sequence[str]) -> tuple[pd.DataFrame, np.
 def train(tables: list[BidTable], features: Sequence[str] = DEFAULT_FEATURES, seed: int = 42) -> CollusionModel:
     """Fit the calibrated classifier on all tenders of `tables`, choosing the threshold out of fold."""
     feats = pd.concat([tender_features(t.bids) for t in tables])
+    bids = pd.concat([t.bids for t in tables])
+    history: dict[str, Any] = {}
+    if any(f in HISTORY_FEATURES for f in features):
+        labelled = feats.index[feats["label"].notna()]
+        feats = with_history(feats, bids, labelled, feats.index[:0], seed)
+        hist = History.fit(bids)
+        history = {"rates": hist.rates, "prior": hist.prior}
     x, y = _xy(feats, features)
     if len(np.unique(y)) < 2:
         raise ValueError("the training data must hold both rigged (1) and competitive (0) tenders")
@@ -198,7 +323,7 @@ def train(tables: list[BidTable], features: Sequence[str] = DEFAULT_FEATURES, se
     return CollusionModel(
         trees=f.trees, columns=f.columns, calibrator=f.calibrator, features=list(features),
         threshold=f.threshold, seed=seed,
-        training=training, metrics={"out_of_fold": scores(y, f.oof, f.threshold)},
+        training=training, metrics={"out_of_fold": scores(y, f.oof, f.threshold)}, history=history,
         versions={"format": FORMAT, "scikit-learn": sklearn.__version__, "numpy": np.__version__,
                   "pandas": pd.__version__, "python": platform.python_version()})
 
@@ -228,6 +353,8 @@ def evaluate(tables: list[BidTable], features: Sequence[str] = DEFAULT_FEATURES,
     and, with two or more datasets, trained on all the others and tested on it ("cross-country").
     Calibration and threshold are always chosen on the training part only."""
     per = {t.name: tender_features(t.bids) for t in tables}
+    bids_of = {t.name: t.bids for t in tables}
+    hist = any(f in HISTORY_FEATURES for f in features)
     rows: list[dict[str, Any]] = []
     for name, feats in per.items():
         x, y = _xy(feats, features)
@@ -238,6 +365,8 @@ def evaluate(tables: list[BidTable], features: Sequence[str] = DEFAULT_FEATURES,
         p = np.full(len(y), np.nan)
         pred = np.zeros(len(y), dtype=int)
         for tr, te in StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y, groups):
+            if hist:  # the bidders' history from the training folds' labels only
+                x = with_history(feats.loc[x.index], bids_of[name], x.index[tr], x.index[te], seed)[list(features)]
             f = fit_calibrated(x.iloc[tr], y[tr], groups[tr], seed)
             p[te] = f.proba(x.iloc[te])
             pred[te] = (p[te] >= f.threshold).astype(int)
@@ -246,6 +375,13 @@ def evaluate(tables: list[BidTable], features: Sequence[str] = DEFAULT_FEATURES,
         for name, test in per.items():
             others = [n for n in per if n != name]
             train_feats = pd.concat([per[n] for n in others])
+            if hist:
+                train_bids = pd.concat([bids_of[n] for n in others])
+                train_feats = with_history(train_feats, train_bids, train_feats.index[train_feats["label"].notna()],
+                                           train_feats.index[:0], seed)
+                hfit = History.fit(train_bids)
+                test = test.copy()
+                test[list(HISTORY_FEATURES)] = hfit.features(bids_of[name]).reindex(test.index).to_numpy()
             x, y = _xy(train_feats, features)
             xt, yt = _xy(test, features)
             if len(np.unique(y)) < 2 or len(yt) == 0:
@@ -271,7 +407,7 @@ def save(model: CollusionModel, path: Path) -> None:
     sio.dump({"format": model.format, "trees": model.trees, "columns": model.columns,
               "calibrator": model.calibrator, "features": model.features,
               "threshold": model.threshold, "seed": model.seed, "training": model.training,
-              "metrics": model.metrics, "versions": model.versions}, path)
+              "metrics": model.metrics, "versions": model.versions, "history": model.history}, path)
 
 
 def load(path: Path) -> CollusionModel:
@@ -289,4 +425,4 @@ def load(path: Path) -> CollusionModel:
                           features=list(d["features"]),
                           threshold=float(d["threshold"]), seed=int(d["seed"]), training=list(d["training"]),
                           metrics=dict(d["metrics"]),
-                          versions=dict(d["versions"]))
+                          versions=dict(d["versions"]), history=dict(d.get("history") or {}))

@@ -11,6 +11,10 @@ A ring is a group of firms, so the strongest evidence is not in one tender but a
 - identical prices: share of shared tenders where their bids are equal.
 - fixed gap: over at least `min_cobids` shared tenders, b's bid is always the same multiple of a's
   (standard deviation of log(b/a) under 0.1 %), the signature of cover bids computed from the winner's.
+- same ratio: the largest number of shared tenders in which b's bid is one and the same multiple of a's
+  (log(b/a) to 0.01 %; identical bids and bids a tiyn apart have ratio 1). Firms of a ring also bid
+  alone in honest tenders, where their ratio varies, so `fixed_gap` misses them; `same_ratio` counts
+  only the tenders they price together.
 - groups: connected components of the graph of strong pairs (co-bidding and rotation or fixed gaps), with
   networkx; the coalition screens are the tender screens over the bids of one group only (Wallimann,
   Imhof & Huber 2023 screen coalitions instead of whole tenders).
@@ -52,7 +56,7 @@ def pair_table(bids: pd.DataFrame, min_cobids: int = 3) -> pd.DataFrame:
     """Statistics of every pair of firms that bid together at least once (see the module docstring)."""
     rows = pair_rows(bids)
     cols = ["dataset", "bidder_a", "bidder_b", "cobids", "jaccard", "wins_a", "wins_b", "rotation",
-            "identical", "fixed_gap"]
+            "identical", "fixed_gap", "same_ratio"]
     if rows.empty:
         return pd.DataFrame(columns=cols)
     one = _bidder_bids(bids)
@@ -64,6 +68,10 @@ def pair_table(bids: pd.DataFrame, min_cobids: int = 3) -> pd.DataFrame:
     p = rows.groupby(["dataset", "bidder_a", "bidder_b"], as_index=False).agg(
         cobids=("tender", "size"), wins_a=("a_wins", "sum"), wins_b=("b_wins", "sum"),
         identical=("same", "mean"), lr_sd=("logratio", "std"), lr_mean=("logratio", "mean"))
+    rows["ratio_bin"] = np.round(rows["logratio"] / 1e-4).astype("int64")
+    same = (rows.groupby(["dataset", "bidder_a", "bidder_b", "ratio_bin"]).size()
+            .groupby(["dataset", "bidder_a", "bidder_b"]).max().rename("same_ratio").reset_index())
+    p = p.merge(same, on=["dataset", "bidder_a", "bidder_b"], how="left")
     na = tenders_of.reindex(pd.MultiIndex.from_frame(p[["dataset", "bidder_a"]])).to_numpy()
     nb = tenders_of.reindex(pd.MultiIndex.from_frame(p[["dataset", "bidder_b"]])).to_numpy()
     p["jaccard"] = p["cobids"] / (na + nb - p["cobids"])
@@ -72,12 +80,25 @@ def pair_table(bids: pd.DataFrame, min_cobids: int = 3) -> pd.DataFrame:
     return p[cols]
 
 
-def groups(pairs: pd.DataFrame, min_cobids: int = 3, min_jaccard: float = 0.5) -> pd.DataFrame:
-    """Suspected rings: connected components of the graph whose edges are pairs that bid together in at
-    least `min_cobids` tenders and in at least `min_jaccard` of their tenders, and either rotate wins
-    or price at fixed gaps or identically. Columns: dataset, bidder, group (an int, per dataset), size."""
-    strong = pairs[(pairs["cobids"] >= min_cobids) & (pairs["jaccard"] >= min_jaccard)
-                   & ((pairs["rotation"] > 0) | pairs["fixed_gap"] | (pairs["identical"] > 0))]
+def strong_pairs(pairs: pd.DataFrame, min_cobids: int = 3, min_jaccard: float = 0.5,
+                 same_ratio: bool = False) -> pd.DataFrame:
+    """The edges of the ring graph: pairs that bid together in at least `min_cobids` tenders and either
+    (a) in at least `min_jaccard` of their tenders, rotating wins or pricing at fixed gaps or identically,
+    or (b) with `same_ratio`, price at one and the same ratio in at least `min_cobids` of their shared
+    tenders. (b) is for the store's rings (`rings.py`), whose prices are continuous; the labelled data's
+    coarse prices (Ohio's milk in cents) repeat ratios by chance, so the model's coalition features use (a)."""
+    close = (pairs["jaccard"] >= min_jaccard) & ((pairs["rotation"] > 0) | pairs["fixed_gap"]
+                                                 | (pairs["identical"] > 0))
+    if same_ratio:
+        close = close | (pairs["same_ratio"] >= min_cobids)
+    return pairs[(pairs["cobids"] >= min_cobids) & close]
+
+
+def groups(pairs: pd.DataFrame, min_cobids: int = 3, min_jaccard: float = 0.5,
+           same_ratio: bool = False) -> pd.DataFrame:
+    """Suspected rings: connected components of the graph of `strong_pairs`. Columns: dataset, bidder,
+    group (an int, per dataset), size."""
+    strong = strong_pairs(pairs, min_cobids=min_cobids, min_jaccard=min_jaccard, same_ratio=same_ratio)
     out = []
     for dataset, edges in strong.groupby("dataset"):
         g = nx.Graph()

@@ -112,39 +112,44 @@ FROM (SELECT ocid, currency, position, amount, unnest(related_lots) AS lot FROM 
       WHERE array_length(related_lots) > 0) AS per_lot
 """
 
-#: The screens over the store, one row per (ocid, lot, currency): the same definitions as `screens`,
-#: as one standard SQL query (window functions, stddev_samp, no vendor extensions but `greatest`).
-STORE_SCREENS_SQL = f"""
-WITH tender_bids AS ({STORE_BIDS_SQL}),
-ranked AS (
-    SELECT ocid, lot, currency, amount,
-           CAST(row_number() OVER (PARTITION BY ocid, lot, currency ORDER BY amount, position) AS DOUBLE) AS i,
-           CAST(count(*) OVER (PARTITION BY ocid, lot, currency) AS DOUBLE) AS n,
-           avg(amount) OVER (PARTITION BY ocid, lot, currency) AS m,
-           stddev_samp(amount) OVER (PARTITION BY ocid, lot, currency) AS s,
-           min(amount) OVER (PARTITION BY ocid, lot, currency) AS b1,
-           max(amount) OVER (PARTITION BY ocid, lot, currency) AS bn,
-           count(*) OVER (PARTITION BY ocid, lot, currency, amount) AS same_amount
-    FROM tender_bids
+def screen_ctes(source: str, keys: tuple[str, ...], prefix: str = "") -> str:
+    """Common table expressions that compute the screens of the bids in `source` (a table or CTE with the
+    `keys` columns, `position` and a positive `amount`), one row per distinct `keys`, in `{prefix}screens`
+    (columns: the keys and `SCREENS`, quoted). Standard SQL (window functions, stddev_samp; no vendor
+    extension but `greatest`): the one definition of the screens in SQL, used by `STORE_SCREENS_SQL` and by
+    the R055 indicator (and so on Spark)."""
+    k = ", ".join(keys)
+    w = f"PARTITION BY {k}"
+    return f"""{prefix}ranked AS (
+    SELECT {k}, amount,
+           CAST(row_number() OVER ({w} ORDER BY amount, position) AS DOUBLE) AS i,
+           CAST(count(*) OVER ({w}) AS DOUBLE) AS n,
+           avg(amount) OVER ({w}) AS m,
+           stddev_samp(amount) OVER ({w}) AS s,
+           min(amount) OVER ({w}) AS b1,
+           max(amount) OVER ({w}) AS bn,
+           count(*) OVER ({w}, amount) AS same_amount
+    FROM {source}
 ),
-scaled AS (
+{prefix}scaled AS (
     SELECT *,
            CASE WHEN s > 0 THEN (amount - m) / s END AS z,
            CASE WHEN bn > b1 THEN (amount - b1) / (bn - b1) END AS u
-    FROM ranked
+    FROM {prefix}ranked
 ),
-agg AS (
-    SELECT ocid, lot, currency,
+{prefix}agg AS (
+    SELECT {k},
            max(n) AS n, max(m) AS m, max(s) AS s, max(b1) AS b1, max(bn) AS bn,
            max(CASE WHEN i = 2 THEN amount END) AS b2,
            stddev_samp(CASE WHEN i > 1 THEN amount END) AS s_losing,
            sum(z * z * z) AS sum_z3, sum(z * z * z * z) AS sum_z4,
            max(greatest(i / n - u, u - (i - 1) / n)) AS ks,
            avg(CASE WHEN same_amount > 1 THEN 1.0 ELSE 0.0 END) AS ties
-    FROM scaled
-    GROUP BY ocid, lot, currency
-)
-SELECT ocid, lot, currency,
+    FROM {prefix}scaled
+    GROUP BY {k}
+),
+{prefix}screens AS (
+    SELECT {k},
        CAST(n AS BIGINT) AS "N",
        s / m AS "CV",
        (bn - b1) / b1 AS "SPD",
@@ -157,7 +162,16 @@ SELECT ocid, lot, currency,
        CASE WHEN s > 0 AND n >= 3 THEN n / ((n - 1) * (n - 2)) * sum_z3 END AS "SKEW",
        CASE WHEN bn > b1 THEN ks END AS "KSTEST",
        ties AS "TIES"
-FROM agg
+    FROM {prefix}agg
+)"""
+
+
+#: The screens over the store, one row per (ocid, lot, currency): the same definitions as `screens`,
+#: as one standard SQL query (`screen_ctes`).
+STORE_SCREENS_SQL = f"""
+WITH tender_bids AS ({STORE_BIDS_SQL}),
+{screen_ctes("tender_bids", ("ocid", "lot", "currency"))}
+SELECT * FROM screens
 ORDER BY ocid, lot, currency
 """
 

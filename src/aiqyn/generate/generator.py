@@ -7,6 +7,13 @@ Buyers are akimats, schools, hospitals, kindergartens and departments of real di
 are companies with valid BINs whose first digits are their registration year and month; methods, their
 shares and their minimum submission periods follow goszakup.gov.kz; amounts are in tenge with a
 log-normal skew; medicines are bought at prices under the Ministry of Health's ceiling prices.
+
+Two layouts. Without `jobs`: one random stream, `releases.jsonl`. With `jobs` (any N >= 1): the processes are
+cut into shards of SHARD_SIZE, each drawn from its own random stream (seed, shard number) over the same
+population of buyers and suppliers, and written to `releases-00000.jsonl`, ...; N shards are made at a time, in
+N processes, and the files and truth.json are the same whatever N. Companies and phone numbers a shard creates
+(new winners, bidders sharing contacts) are drawn from the shard's own residue class of the serial space, so
+that two shards never create the same BIN or phone.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import csv
 import datetime as dt
 import gzip
 import math
+import multiprocessing
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -69,6 +77,10 @@ SCHEMES: dict[str, tuple[float, str]] = {
 }
 
 YEARS = (2022, 2023, 2024, 2025)
+SHARD_SIZE = 100_000  # processes per shard of the sharded layout (`jobs`); fixed, so the data do not depend on N
+# Phone numbers "+7 7A B CCC DD EE": A one of 7 operator digits, B 0-9, CCC 100-999, DD and EE 10-99.
+_OPERATORS = "0145678"
+_PHONE_SPACE = len(_OPERATORS) * 10 * 900 * 90 * 90
 
 
 @dataclass
@@ -140,6 +152,8 @@ class Generator:
         self.rates.update(rates or {})
         self.truth = Truth()
         self._serial = 0
+        self._shard: tuple[int, int] | None = None  # (shard, shards) in the sharded layout
+        self._population: tuple[frozenset[str], frozenset[str]] | None = None
         self._used_bins: set[str] = set()
         self._used_phones: set[str] = set()
         units = kato_units()
@@ -166,26 +180,57 @@ class Generator:
                 {"members": members, "pattern": pattern, "gap": rng.choice([0.02, 0.03, 0.05]), "turn": 0}
             )
 
+    def start_shard(self, shard: int, shards: int, size: int = SHARD_SIZE) -> None:
+        """Draw the processes of `shard` (of `shards`, `size` processes each) next: its own random stream, its
+        serial numbers, an empty truth, the rings' rotation restarted, and only the population's BINs and phones
+        taken (the shard's own draw from its residue class, so that no other shard's can collide)."""
+        if self._population is None:
+            self._population = (frozenset(self._used_bins), frozenset(self._used_phones))
+        self.rng = random.Random(f"{self.seed}-shard-{shard}")
+        self._serial = shard * size
+        self._shard = (shard, shards)
+        self.truth = Truth()
+        self._used_bins = set(self._population[0])
+        self._used_phones = set(self._population[1])
+        for ring in self.rings:
+            ring["turn"] = 0
+
     # -- organisations ------------------------------------------------------------------------------
     def _registration(self, first_year: int, last_year: int) -> dt.date:
         return dt.date(self.rng.randint(first_year, last_year), self.rng.randint(1, 12), 1)
 
     def _bin(self, registered: dt.date) -> str:
-        while True:
-            number = make_bin(registered.year, registered.month, self.rng.randrange(100000))
+        for _ in range(100_000):
+            if self._shard is None:
+                serial = self.rng.randrange(100000)
+            else:  # a shard's companies: serials of its residue class
+                shard, shards = self._shard
+                serial = self.rng.randrange(100000 // shards) * shards + shard
+            number = make_bin(registered.year, registered.month, serial)
             if number and number not in self._used_bins:
                 self._used_bins.add(number)
                 return number
+        raise RuntimeError(f"no free BIN left for companies registered in {registered:%Y-%m}")
 
     def _phone(self) -> str:
-        while True:
-            phone = (
-                f"+7 7{self.rng.choice('0145678')}{self.rng.randint(0, 9)} {self.rng.randint(100, 999)} "
-                f"{self.rng.randint(10, 99)} {self.rng.randint(10, 99)}"
-            )
+        for _ in range(100_000):
+            if self._shard is None:
+                phone = (
+                    f"+7 7{self.rng.choice(_OPERATORS)}{self.rng.randint(0, 9)} {self.rng.randint(100, 999)} "
+                    f"{self.rng.randint(10, 99)} {self.rng.randint(10, 99)}"
+                )
+            else:  # a shard's companies: numbers of its residue class
+                shard, shards = self._shard
+                i = self.rng.randrange(_PHONE_SPACE // shards) * shards + shard
+                i, e = divmod(i, 90)
+                i, d = divmod(i, 90)
+                i, c = divmod(i, 900)
+                a, b = divmod(i, 10)
+                phone = f"+7 7{_OPERATORS[a]}{b} {c + 100} {d + 10} {e + 10}"
             if phone not in self._used_phones:
                 self._used_phones.add(phone)
                 return phone
+        raise RuntimeError("no free phone number left")
 
     def _person(self) -> str:
         return f"{self.rng.choice(LAST_NAMES)} {self.rng.choice(FIRST_NAMES)}"
@@ -230,9 +275,11 @@ class Generator:
         )
 
     # -- processes ----------------------------------------------------------------------------------
-    def releases(self) -> Iterator[dict[str, Any]]:
-        """The compiled releases, in order; `self.truth` is filled as they are made."""
+    def releases(self, count: int | None = None) -> Iterator[dict[str, Any]]:
+        """The compiled releases, in order (`count` of them, default all); `self.truth` is filled as they are
+        made."""
         rng = self.rng
+        total = self.n if count is None else count
         schemes = list(self.rates)
         thresholds = []
         acc = 0.0
@@ -240,11 +287,13 @@ class Generator:
             acc += self.rates[s]
             thresholds.append(acc)
         made = 0
-        while made < self.n:
+        while made < total:
             u = rng.random()
             scheme = next((s for s, t in zip(schemes, thresholds, strict=True) if u < t), None)
+            if scheme == "splitting" and self._shard is not None and total - made < 2:
+                scheme = None  # a shard holds exactly its count: no split purchase of one process at its end
             if scheme == "splitting":
-                group = self._split_group(min(rng.randint(3, 5), self.n - made))
+                group = self._split_group(min(rng.randint(3, 5), total - made))
                 made += len(group)
                 yield from group
                 continue
@@ -597,30 +646,14 @@ def _category(items: list[dict[str, Any]]) -> str:
     return "goods"
 
 
-def generate(
-    out: Path,
-    tenders: int,
-    seed: int,
-    rates: dict[str, float] | None = None,
-    gzip_output: bool = False,
-    progress: Callable[[int], None] | None = None,
-) -> dict[str, Any]:
-    """Write `out/releases.jsonl[.gz]` and `out/truth.json`; returns the truth summary."""
-    unknown = set(rates or {}) - set(SCHEMES)
-    if unknown:
-        raise ValueError(f"unknown scheme(s): {', '.join(sorted(unknown))}; known: {', '.join(SCHEMES)}")
-    gen = Generator(tenders, seed, rates)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / ("releases.jsonl.gz" if gzip_output else "releases.jsonl")
-    stale = out / ("releases.jsonl" if gzip_output else "releases.jsonl.gz")
-    if stale.exists():
-        stale.unlink()
+def _write_releases(path: Path, releases: Iterator[dict[str, Any]], gzip_output: bool,
+                    progress: Callable[[int], None] | None = None) -> int:
     fh: Any
     fh = gzip.open(path, "wb", compresslevel=3) if gzip_output else open(path, "wb")  # noqa: SIM115
     count = 0
     buffer: list[bytes] = []
     with fh:
-        for release in gen.releases():
+        for release in releases:
             buffer.append(orjson.dumps(release))
             count += 1
             if len(buffer) >= 2000:
@@ -632,11 +665,110 @@ def generate(
             fh.write(b"\n".join(buffer) + b"\n")
     if progress:
         progress(count)
+    return count
+
+
+def shard_name(shard: int, gzip_output: bool) -> str:
+    return f"releases-{shard:05d}.jsonl{'.gz' if gzip_output else ''}"
+
+
+# The population of a shard-making process (built once per process by _shard_worker_init).
+_WORKER: dict[str, Any] = {}
+
+
+def _shard_worker_init(tenders: int, seed: int, rates: dict[str, float] | None, out: Path, gzip_output: bool,
+                       size: int) -> None:
+    _WORKER.update(gen=Generator(tenders, seed, rates), out=out, gzip=gzip_output, size=size)
+
+
+def _make_shard(shard: int) -> tuple[int, int, Truth]:
+    """Write shard `shard`'s releases; returns (shard, releases written, the shard's truth)."""
+    gen: Generator = _WORKER["gen"]
+    size: int = _WORKER["size"]
+    shards = -(-gen.n // size)
+    gen.start_shard(shard, shards, size)
+    count = min(size, gen.n - shard * size)
+    path = _WORKER["out"] / shard_name(shard, _WORKER["gzip"])
+    written = _write_releases(path, gen.releases(count), _WORKER["gzip"])
+    return shard, written, gen.truth
+
+
+def _sharded(out: Path, gen: Generator, rates: dict[str, float] | None, gzip_output: bool, jobs: int, size: int,
+             progress: Callable[[int], None] | None) -> tuple[list[Path], int]:
+    """The sharded layout: every shard written (`jobs` at a time), their truths merged into gen.truth."""
+    shards = -(-gen.n // size)
+    parts: dict[int, Truth] = {}
+    done = 0
+
+    def merge(shard: int, written: int, truth: Truth) -> None:
+        nonlocal done
+        parts[shard] = truth
+        done += written
+        if progress:
+            progress(done)
+
+    if jobs == 1 or shards == 1:
+        _shard_worker_init(gen.n, gen.seed, rates, out, gzip_output, size)
+        try:
+            for shard in range(shards):
+                merge(*_make_shard(shard))
+        finally:
+            _WORKER.clear()
+    else:
+        # spawn: a clean interpreter per worker (no inherited threads or locks); each builds the population once
+        ctx = multiprocessing.get_context("spawn")
+        with ctx.Pool(min(jobs, shards), _shard_worker_init, (gen.n, gen.seed, rates, out, gzip_output, size)) as pool:
+            for result in pool.imap_unordered(_make_shard, range(shards)):
+                merge(*result)
+    gen.truth = Truth()
+    for shard in range(shards):  # in shard order, so that the merged truth does not depend on `jobs`
+        t = parts[shard]
+        for scheme in SCHEMES:
+            gen.truth.processes[scheme].extend(t.processes[scheme])
+            gen.truth.buyers[scheme] |= t.buyers[scheme]
+            gen.truth.suppliers[scheme] |= t.suppliers[scheme]
+        gen.truth.overpricing.update(t.overpricing)
+    return [out / shard_name(shard, gzip_output) for shard in range(shards)], done
+
+
+def generate(
+    out: Path,
+    tenders: int,
+    seed: int,
+    rates: dict[str, float] | None = None,
+    gzip_output: bool = False,
+    progress: Callable[[int], None] | None = None,
+    jobs: int | None = None,
+    shard_size: int = SHARD_SIZE,
+) -> dict[str, Any]:
+    """Write `out/releases.jsonl[.gz]` (or, with `jobs`, the shards `out/releases-NNNNN.jsonl[.gz]` of
+    `shard_size` processes, made `jobs` at a time, the same whatever `jobs`) and `out/truth.json`; returns the
+    truth summary."""
+    unknown = set(rates or {}) - set(SCHEMES)
+    if unknown:
+        raise ValueError(f"unknown scheme(s): {', '.join(sorted(unknown))}; known: {', '.join(SCHEMES)}")
+    if jobs is not None and jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
+    if shard_size < 1 or -(-tenders // shard_size) > 10_000:
+        # each shard creates its companies from 1/shards of a month's BIN serials (100,000): keep that ample
+        raise ValueError(f"shard_size {shard_size}: at least 1 and at most 10,000 shards ({tenders:,} processes)")
+    gen = Generator(tenders, seed, rates)
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in [*out.glob("releases.jsonl*"), *out.glob("releases-*.jsonl*")]:  # another layout's or size's
+        stale.unlink()
+    if jobs is None:
+        path = out / ("releases.jsonl.gz" if gzip_output else "releases.jsonl")
+        count = _write_releases(path, gen.releases(), gzip_output, progress)
+        paths = [path]
+        file = path.name
+    else:
+        paths, count = _sharded(out, gen, rates, gzip_output, jobs, shard_size, progress)
+        file = shard_name(0, gzip_output).replace("00000", "*")
     truth: dict[str, Any] = {
         "generator": "aiqyn generate",
         "seed": seed,
         "tenders": count,
-        "file": path.name,
+        "file": file,
         "split_threshold_kzt": SPLIT_THRESHOLD,
         "mci_kzt": MCI,
         "schemes": {
@@ -650,6 +782,8 @@ def generate(
             for name in SCHEMES
         },
     }
+    if jobs is not None:
+        truth["shards"] = {"size": shard_size, "files": [p.name for p in paths]}
     # What each overpriced process was planted with, and the excess paid (see Generator._record_overpricing).
     truth["schemes"]["overpricing"]["planted"] = {
         ocid: gen.truth.overpricing[ocid] for ocid in sorted(gen.truth.overpricing)
@@ -660,7 +794,7 @@ def generate(
     truth["unreliable_suppliers"] = write_unreliable_suppliers(out / "unreliable_suppliers.csv", gen, seed)
     from aiqyn.generate.registers import write_registers  # officials, relatives, companies, meetings (issue 5)
 
-    truth["registers"] = write_registers(out, gen, seed, path)
+    truth["registers"] = write_registers(out, gen, seed, paths)
     from aiqyn.publiccontrol.generate import write_public_control  # queues, offences, statements (issue 11)
 
     truth["public_control"] = write_public_control(out, gen, seed)

@@ -128,8 +128,16 @@ class Company:
     phone: str
 
 
-def read_releases(path: Path, companies: dict[str, Company] | None = None) -> list[Release]:
-    """The releases' processes; `companies` is filled with every tenderer and supplier (first appearance)."""
+def read_releases(path: Path | list[Path], companies: dict[str, Company] | None = None) -> list[Release]:
+    """The processes of the releases (a file, or shards read in order); `companies` is filled with every
+    tenderer and supplier (first appearance)."""
+    out: list[Release] = []
+    for one in path if isinstance(path, list) else [path]:
+        out.extend(_read_releases(one, companies))
+    return out
+
+
+def _read_releases(path: Path, companies: dict[str, Company] | None) -> list[Release]:
     opener: Any = gzip.open if path.suffix == ".gz" else open
     out = []
     with opener(path, "rb") as fh:
@@ -531,7 +539,7 @@ def _typo(rng: random.Random, word: str) -> str:
     return word[:i] + word[i] + word[i:]  # a letter doubled
 
 
-def write_registers(out: Path, gen: Any, seed: int, releases_path: Path) -> dict[str, Any]:
+def write_registers(out: Path, gen: Any, seed: int, releases_path: Path | list[Path]) -> dict[str, Any]:
     """Write the registers beside the releases; returns truth.json's `registers` key."""
     companies: dict[str, Company] = {}
     releases = read_releases(releases_path, companies)

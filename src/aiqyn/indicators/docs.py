@@ -190,6 +190,16 @@ def index() -> str:
         "Without a `currency` setting, Cardinal compares bids in the first currency it reads (not deterministic); "
         "Aiqyn takes the most common currency of the bids.",
         "",
+        "## How a run is computed",
+        "",
+        "Each indicator is one query, the one its page shows and Spark runs. On DuckDB, `aiqyn flags run` plans "
+        "the run first: a common table expression that two or more of the run's indicators compute alike (same "
+        "text, same parameter values, same inputs: the parties' identities, the sole winners and their bids, the "
+        "second-lowest bid ratios and their quartiles, the winners and buyers of Kazakhstan's flags) is computed "
+        "once into a temporary table, and an indicator with statistics (quartiles, fences) computes its flags and "
+        "its statistics in one statement. The flags are those of each query run alone "
+        "(`tests/test_indicators_shared.py`); the time of each step is in bench/README.md.",
+        "",
     ]
     return "\n".join(out)
 

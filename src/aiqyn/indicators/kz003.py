@@ -31,7 +31,7 @@ amended AS (
     select="""SELECT 'process' AS subject_type, ocid AS subject_id, max(rise) AS value,
   to_json({'contracts': array_agg({'contract_id': contract_id, 'award_amount': award_amount,
                                    'contract_amount': contract_amount, 'currency': currency, 'rise': rise,
-                                   'amendments': n_amendments}),
+                                   'amendments': n_amendments} ORDER BY contract_id),
            'threshold': CAST($threshold AS DOUBLE)}) AS evidence
 FROM amended WHERE rise > $threshold GROUP BY ocid""",
     methodology="""For each contract linked to its award (`contracts.awardID` = `awards.id`) in the same currency,

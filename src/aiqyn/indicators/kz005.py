@@ -37,7 +37,8 @@ listed AS (
     select="""SELECT 'process' AS subject_type, ocid AS subject_id, 1.0 AS value,
   to_json({'listed': array_agg({'party': party_key, 'bin': identifier, 'role': role,
                                 'included_on': CAST(included_on AS VARCHAR),
-                                'excluded_on': CAST(excluded_on AS VARCHAR), 'reason': reason}),
+                                'excluded_on': CAST(excluded_on AS VARCHAR), 'reason': reason}
+                               ORDER BY party_key, role, included_on),
            'tender_start': max(tender_start_text)}) AS evidence
 FROM listed GROUP BY ocid
 UNION ALL

@@ -6,7 +6,7 @@ Cardinal: src/indicators/r024.rs (with SecondLowestBidRatio in util.rs); docs/cl
 from __future__ import annotations
 
 from aiqyn.indicators.base import BaseParams, Indicator, Source
-from aiqyn.indicators.sql import PROCS, RATIOS, org_key, quartiles
+from aiqyn.indicators.sql import PARTY_KEYS, PROCS, RATIOS, org_id, quartiles
 from aiqyn.indicators.texts import RATIO_DIFFERENCES, RATIO_METHOD
 
 
@@ -20,7 +20,7 @@ INDICATOR = Indicator(
     title="Price close to winning bid",
     subjects=("process", "tenderer"),
     params=Params,
-    ctes=PROCS + ",\n" + RATIOS + """,
+    ctes=PROCS + ",\n" + PARTY_KEYS + ",\n" + RATIOS + """,
 ratio_values AS (SELECT 'all' AS g, ratio AS v FROM ratios),
 """ + quartiles("ratio_values") + """,
 fence AS (
@@ -41,9 +41,9 @@ FROM flagged
 UNION ALL
 SELECT 'tenderer', id, 0.0,
   to_json({'processes': array_sort(array_distinct(array_agg(ocid))), 'lower_fence': max(lower_fence)})
-FROM (SELECT f.ocid, """ + org_key("f.ocid", "f.winner") + """ AS id, f.lower_fence FROM flagged f
+FROM """ + org_id("""SELECT f.ocid, f.winner AS party_id, f.lower_fence FROM flagged f
       UNION ALL
-      SELECT f.ocid, """ + org_key("f.ocid", "f.runner_up") + """ AS id, f.lower_fence FROM flagged f) x
+      SELECT f.ocid, f.runner_up, f.lower_fence FROM flagged f""") + """ x
 GROUP BY id""",
     meta="""SELECT 'q1' AS key, q1 AS value FROM fence WHERE $threshold IS NULL
 UNION ALL SELECT 'q3', q3 FROM fence WHERE $threshold IS NULL

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from aiqyn.indicators.base import BaseParams, Indicator, Source
-from aiqyn.indicators.sql import PROCS, SOLE_WINNER, org_key, quantile, quartiles
+from aiqyn.indicators.sql import PARTY_KEYS, PROCS, SOLE_WINNER, org_id, quantile, quartiles
 
 
 class Params(BaseParams):
@@ -23,12 +23,12 @@ INDICATOR = Indicator(
     title="Excessive unsuccessful bids",
     subjects=("tenderer",),
     params=Params,
-    ctes=PROCS + ",\n" + SOLE_WINNER + """,
+    ctes=PROCS + ",\n" + PARTY_KEYS + ",\n" + SOLE_WINNER + """,
 bidders AS (
-  SELECT DISTINCT w.ocid, """ + org_key("w.ocid", "sb.tenderer_id") + """ AS id,
+  SELECT DISTINCT ocid, id, won FROM """ + org_id("""SELECT w.ocid, sb.tenderer_id AS party_id,
     CASE WHEN sb.tenderer_id = w.supplier_id THEN 1 ELSE 0 END AS won
   FROM sole_winner w JOIN single_bids sb ON sb.ocid = w.ocid
-  WHERE sb.status = 'valid' AND sb.n_tenderers = 1 AND sb.tenderer_id IS NOT NULL
+  WHERE sb.status = 'valid' AND sb.n_tenderers = 1 AND sb.tenderer_id IS NOT NULL""") + """ x
 ),
 fractions AS (
   SELECT id, sum(won) AS wins, count(*) AS processes, sum(won) * 1.0 / count(*) AS ratio,

@@ -6,7 +6,7 @@ Cardinal: src/indicators/r028.rs; docs/cli/indicators/R/028.md.
 from __future__ import annotations
 
 from aiqyn.indicators.base import BaseParams, Indicator, Source
-from aiqyn.indicators.sql import PRICE_COMPARISON, PROCS, SUBMITTED, org_key
+from aiqyn.indicators.sql import PARTY_KEYS, PRICE_COMPARISON, PROCS, SUBMITTED, org_id
 
 
 class Params(BaseParams):
@@ -18,15 +18,23 @@ INDICATOR = Indicator(
     title="Identical bid prices",
     subjects=("process", "tenderer"),
     params=Params,
-    ctes=PROCS + """,
-priced AS (
-  SELECT b.ocid, b.position, b.amount, b.currency,
-    array_sort(array_distinct(array_agg(t.party_id))) AS tenderers_key
+    ctes=PROCS + ",\n" + PARTY_KEYS + """,
+bid_rows AS (
+  SELECT b.ocid, b.position, b.amount, b.currency, t.party_id
   FROM procs p JOIN bids b ON b.ocid = p.ocid
     JOIN bid_tenderers t ON t.ocid = b.ocid AND t.bid_position = b.position
   WHERE """ + PRICE_COMPARISON + " AND " + SUBMITTED + """
     AND b.amount IS NOT NULL AND b.currency IS NOT NULL AND t.party_id IS NOT NULL
-  GROUP BY b.ocid, b.position, b.amount, b.currency
+),
+-- only an amount that two bids of a process share can be an identical price: the other bids are left out first
+repeated AS (
+  SELECT ocid, amount, currency FROM bid_rows GROUP BY ocid, amount, currency HAVING min(position) < max(position)
+),
+priced AS (
+  SELECT r.ocid, r.position, r.amount, r.currency,
+    array_sort(array_distinct(array_agg(r.party_id))) AS tenderers_key
+  FROM bid_rows r JOIN repeated s ON s.ocid = r.ocid AND s.amount = r.amount AND s.currency = r.currency
+  GROUP BY r.ocid, r.position, r.amount, r.currency
 ),
 paired AS (
   SELECT ocid, position, amount, currency, tenderers_key,
@@ -52,7 +60,7 @@ flagged_tenderers AS (
 FROM same_price GROUP BY ocid
 UNION ALL
 SELECT 'tenderer', id, 1.0, to_json({'processes': array_sort(array_distinct(array_agg(ocid)))})
-FROM (SELECT ft.ocid, """ + org_key("ft.ocid", "ft.party_id") + """ AS id FROM flagged_tenderers ft) x
+FROM """ + org_id("SELECT ft.ocid, ft.party_id FROM flagged_tenderers ft") + """ x
 GROUP BY id""",
     methodology="""A contracting process is flagged when two submitted bids (pending, valid or disqualified) have
 the same amount in the same currency and different sets of tenderers. A tenderer may submit several bids at

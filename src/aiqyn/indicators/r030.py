@@ -6,7 +6,7 @@ Cardinal: src/indicators/r030.rs; docs/cli/indicators/R/030.md.
 from __future__ import annotations
 
 from aiqyn.indicators.base import BaseParams, Indicator, Source
-from aiqyn.indicators.sql import PROCS, org_key
+from aiqyn.indicators.sql import PARTY_KEYS, PROCS, org_id
 
 
 class Params(BaseParams):
@@ -18,7 +18,7 @@ INDICATOR = Indicator(
     title="Late bid won",
     subjects=("process", "tenderer"),
     params=Params,
-    ctes=PROCS + """,
+    ctes=PROCS + ",\n" + PARTY_KEYS + """,
 winners AS (
   SELECT DISTINCT s.ocid, s.party_id
   FROM awards a JOIN award_suppliers s ON s.ocid = a.ocid AND s.award_position = a.position
@@ -39,7 +39,7 @@ late AS (
 FROM late GROUP BY ocid
 UNION ALL
 SELECT 'tenderer', id, 1.0, to_json({'processes': array_sort(array_distinct(array_agg(ocid)))})
-FROM (SELECT l.ocid, """ + org_key("l.ocid", "l.party_id") + """ AS id FROM late l) x
+FROM """ + org_id("SELECT l.ocid, l.party_id FROM late l") + """ x
 GROUP BY id""",
     methodology="""A contracting process is flagged when a valid bid is dated after the end of the submission
 period (`tender.tenderPeriod.endDate`) and one of its tenderers is a supplier of an active award. That

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from aiqyn.indicators.base import BaseParams, Indicator, Source
-from aiqyn.indicators.sql import AWARD_STATE, PROCS, org_key
+from aiqyn.indicators.sql import AWARD_STATE, PARTY_KEYS, PROCS, org_id
 
 
 class Params(BaseParams):
@@ -21,7 +21,7 @@ INDICATOR = Indicator(
     title="All except winning bid disqualified",
     subjects=("process", "tenderer"),
     params=Params,
-    ctes=PROCS + ",\n" + AWARD_STATE + """,
+    ctes=PROCS + ",\n" + PARTY_KEYS + ",\n" + AWARD_STATE + """,
 final AS (
   SELECT p.ocid FROM procs p JOIN award_state w ON w.ocid = p.ocid WHERE w.n_pending = 0
 ),
@@ -56,7 +56,7 @@ flagged AS (
 FROM flagged
 UNION ALL
 SELECT 'tenderer', id, 0.0, to_json({'processes': array_sort(array_distinct(array_agg(ocid)))})
-FROM (SELECT f.ocid, """ + org_key("f.ocid", "f.winner") + """ AS id FROM flagged f) x
+FROM """ + org_id("SELECT f.ocid, f.winner AS party_id FROM flagged f") + """ x
 GROUP BY id""",
     methodology="""Among processes whose awards are all final, a process is flagged when exactly one tenderer has
 valid bids, that tenderer is the only supplier of the active awards, and at least `threshold` other tenderers

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from aiqyn.indicators.base import BaseParams, Indicator, Source
-from aiqyn.indicators.sql import PROCS, SUBMITTED, org_key, quartiles
+from aiqyn.indicators.sql import PARTY_KEYS, PROCS, SUBMITTED, org_id, quartiles
 
 
 class Params(BaseParams):
@@ -26,22 +26,22 @@ INDICATOR = Indicator(
     title="Excessive disqualified bids",
     subjects=("buyer", "procuring_entity", "tenderer"),
     params=Params,
-    ctes=PROCS + """,
+    ctes=PROCS + ",\n" + PARTY_KEYS + """,
 submitted AS (
   SELECT b.ocid, b.position, CASE WHEN b.status = 'disqualified' THEN 1 ELSE 0 END AS dq
   FROM procs p JOIN bids b ON b.ocid = p.ocid WHERE """ + SUBMITTED + """
 ),
 per_process AS (SELECT ocid, sum(dq) AS dq, count(*) AS n FROM submitted GROUP BY ocid),
 shares AS (
-  SELECT 'buyer' AS g, """ + org_key("p.ocid", "p.buyer_id") + """ AS id, pp.ocid, pp.dq, pp.n
-  FROM per_process pp JOIN procs p ON p.ocid = pp.ocid WHERE p.buyer_id IS NOT NULL
+  SELECT 'buyer' AS g, id, ocid, dq, n FROM """ + org_id("""SELECT pp.ocid, p.buyer_id AS party_id, pp.dq, pp.n
+    FROM per_process pp JOIN procs p ON p.ocid = pp.ocid WHERE p.buyer_id IS NOT NULL""") + """ b
   UNION ALL
-  SELECT 'procuring_entity', """ + org_key("p.ocid", "p.procuring_entity_id") + """, pp.ocid, pp.dq, pp.n
-  FROM per_process pp JOIN procs p ON p.ocid = pp.ocid WHERE p.procuring_entity_id IS NOT NULL
+  SELECT 'procuring_entity', id, ocid, dq, n FROM """ + org_id("""SELECT pp.ocid, p.procuring_entity_id AS party_id,
+    pp.dq, pp.n FROM per_process pp JOIN procs p ON p.ocid = pp.ocid WHERE p.procuring_entity_id IS NOT NULL""") + """ e
   UNION ALL
-  SELECT 'tenderer', """ + org_key("s.ocid", "t.party_id") + """, s.ocid, s.dq, 1
-  FROM submitted s JOIN bid_tenderers t ON t.ocid = s.ocid AND t.bid_position = s.position
-  WHERE t.party_id IS NOT NULL
+  SELECT 'tenderer', id, ocid, dq, 1 FROM """ + org_id("""SELECT s.ocid, t.party_id, s.dq
+    FROM submitted s JOIN bid_tenderers t ON t.ocid = s.ocid AND t.bid_position = s.position
+    WHERE t.party_id IS NOT NULL""") + """ t
 ),
 fractions AS (
   SELECT g, id, sum(dq) AS disqualified, sum(n) AS submitted, count(DISTINCT ocid) AS processes,

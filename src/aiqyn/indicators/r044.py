@@ -27,17 +27,36 @@ INDICATOR = Indicator(
     params=Params,
     tags=("kazakhstan",),
     ctes=PROCS + """,
-bidders AS (
-  SELECT DISTINCT p.ocid, t.party_id, coalesce(pt.subject_id, t.party_id) AS party_key,
-    regexp_replace(coalesce(pt.telephone, ''), '[^0-9]', '', 'g') AS phone,
-    lower(trim(coalesce(pt.email, ''))) AS email,
-    lower(regexp_replace(trim(coalesce(pt.street_address, '')), '\\s+', ' ', 'g')) AS street,
-    lower(trim(coalesce(pt.locality, ''))) AS locality,
-    lower(regexp_replace(trim(coalesce(pt.contact_name, '')), '\\s+', ' ', 'g')) AS contact
+tenderers AS (
+  SELECT DISTINCT t.ocid, t.party_id
   FROM procs p JOIN bids b ON b.ocid = p.ocid
     JOIN bid_tenderers t ON t.ocid = b.ocid AND t.bid_position = b.position
-    JOIN parties pt ON pt.ocid = t.ocid AND pt.party_id = t.party_id
   WHERE b.status IS NOT NULL AND b.status NOT IN ('invited', 'withdrawn')
+),
+bidders_raw AS (
+  SELECT t.ocid, t.party_id, coalesce(pt.subject_id, t.party_id) AS party_key,
+    coalesce(pt.telephone, '') AS telephone, lower(trim(coalesce(pt.email, ''))) AS email,
+    coalesce(pt.street_address, '') AS street_address, lower(trim(coalesce(pt.locality, ''))) AS locality,
+    coalesce(pt.contact_name, '') AS contact_name
+  FROM tenderers t JOIN parties pt ON pt.ocid = t.ocid AND pt.party_id = t.party_id
+),
+-- the regular expressions once per distinct text (a company bids in many processes)
+phones AS (
+  SELECT telephone, regexp_replace(telephone, '[^0-9]', '', 'g') AS phone
+  FROM (SELECT DISTINCT telephone FROM bidders_raw) d
+),
+streets AS (
+  SELECT street_address, lower(regexp_replace(trim(street_address), '\\s+', ' ', 'g')) AS street
+  FROM (SELECT DISTINCT street_address FROM bidders_raw) d
+),
+contacts AS (
+  SELECT contact_name, lower(regexp_replace(trim(contact_name), '\\s+', ' ', 'g')) AS contact
+  FROM (SELECT DISTINCT contact_name FROM bidders_raw) d
+),
+bidders AS (
+  SELECT DISTINCT r.ocid, r.party_id, r.party_key, ph.phone, r.email, st.street, r.locality, c.contact
+  FROM bidders_raw r JOIN phones ph ON ph.telephone = r.telephone
+    JOIN streets st ON st.street_address = r.street_address JOIN contacts c ON c.contact_name = r.contact_name
 ),
 shared AS (
   SELECT a.ocid, a.party_key AS first, b.party_key AS second,
@@ -50,7 +69,7 @@ shared AS (
 pairs AS (SELECT * FROM shared WHERE phone OR email OR address OR contact_name)""",
     select="""SELECT 'process' AS subject_type, ocid AS subject_id, CAST(count(*) AS DOUBLE) AS value,
   to_json({'pairs': array_agg({'first': first, 'second': second, 'phone': phone, 'email': email,
-                               'address': address, 'contact_name': contact_name})}) AS evidence
+                               'address': address, 'contact_name': contact_name} ORDER BY first, second)}) AS evidence
 FROM pairs GROUP BY ocid
 UNION ALL
 SELECT 'tenderer', id, CAST(count(DISTINCT ocid) AS DOUBLE),

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from aiqyn.indicators.base import BaseParams, Indicator, Source
-from aiqyn.indicators.sql import PROCS, org_key, quartiles
+from aiqyn.indicators.sql import PARTY_KEYS, PROCS, org_id, quartiles
 
 
 class Params(BaseParams):
@@ -25,7 +25,7 @@ INDICATOR = Indicator(
     title="Heterogeneous supplier",
     subjects=("tenderer",),
     params=Params,
-    ctes=PROCS + """,
+    ctes=PROCS + ",\n" + PARTY_KEYS + """,
 sole_supplier AS (
   SELECT a.ocid, a.position, max(a.award_id) AS award_id, max(s.party_id) AS supplier_id, count(*) AS n
   FROM procs p JOIN awards a ON a.ocid = p.ocid
@@ -33,11 +33,11 @@ sole_supplier AS (
   WHERE a.status = 'active' GROUP BY a.ocid, a.position
 ),
 codes AS (
-  SELECT DISTINCT a.ocid, """ + org_key("a.ocid", "a.supplier_id") + """ AS id,
+  SELECT DISTINCT ocid, id, code FROM """ + org_id("""SELECT DISTINCT a.ocid, a.supplier_id AS party_id,
     left(i.classification_id, CAST($digits AS BIGINT)) AS code
   FROM sole_supplier a JOIN items i ON i.ocid = a.ocid AND i.section = 'award'
     AND i.parent_id = coalesce(a.award_id, '#' || CAST(a.position AS VARCHAR))
-  WHERE a.n = 1 AND a.supplier_id IS NOT NULL AND i.classification_id IS NOT NULL
+  WHERE a.n = 1 AND a.supplier_id IS NOT NULL AND i.classification_id IS NOT NULL""") + """ x
 ),
 suppliers AS (
   SELECT id, count(DISTINCT ocid) AS processes, count(DISTINCT code) AS n_codes,

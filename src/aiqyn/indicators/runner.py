@@ -8,9 +8,10 @@ leaves no flags behind (its `flag_runs` row says `interrupted`).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from aiqyn.indicators.base import SUBJECT_TYPES, used_parameters
 from aiqyn.indicators.kz import load_reference_tables
 from aiqyn.indicators.registry import REGISTRY
 from aiqyn.indicators.settings import Settings
+from aiqyn.indicators.shared import plan_run, plan_statement
 from aiqyn.store.schema import SCHEMA
 
 
@@ -42,15 +44,40 @@ def global_bindings(settings: Settings) -> dict[str, Any]:
 
 
 @dataclass
+class Step:
+    """One step of a run, timed: an indicator (its code) or a CTE shared by several (`shared NAME`)."""
+
+    label: str
+    wall: float  # seconds
+    cpu: float  # seconds of CPU of the whole process (DuckDB's threads included)
+    rows: int  # flags written, or rows of the shared CTE
+
+
+@dataclass
 class RunResult:
     run_id: str
     counts: dict[str, int]  # flags per indicator
     meta: dict[str, dict[str, float | None]]
+    steps: list[Step] = field(default_factory=list)
+
+
+# An indicator with statistics (`meta`) runs its flags and its statistics as one statement, so that the CTEs both
+# read are computed once; the rows go through a temporary table, the flags to `flags`, the statistics to the run.
+_COMBINED = """SELECT 0 AS part, subject_type, subject_id, CAST(value AS DOUBLE) AS value,
+  CAST(evidence AS VARCHAR) AS evidence, CAST(NULL AS VARCHAR) AS meta_key, CAST(NULL AS DOUBLE) AS meta_value
+FROM _aiqyn_flags
+UNION ALL
+SELECT 1, NULL, NULL, NULL, NULL, CAST(key AS VARCHAR), CAST(value AS DOUBLE) FROM _aiqyn_meta"""
+
+_INSERT = ("INSERT INTO flags SELECT $run_id, $code, subject_type, subject_id, CAST(value AS DOUBLE), "
+           "CAST(evidence AS VARCHAR) FROM ")
 
 
 def run(con: duckdb.DuckDBPyConnection, settings: Settings,
         progress: Callable[[str, int, int], None] | None = None) -> RunResult:
-    """Compute every indicator of the settings; `progress(code, done, total)` after each one."""
+    """Compute every indicator of the settings; `progress(code, done, total)` after each one.
+
+    The CTEs that several indicators of the run compute alike are computed once (aiqyn.indicators.shared)."""
     ensure_tables(con)
     load_reference_tables(con)
     run_id = f"flags-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
@@ -59,31 +86,60 @@ def run(con: duckdb.DuckDBPyConnection, settings: Settings,
                 [run_id, settings.mode, settings.source, json.dumps(settings.as_dict()), codes])
     counts: dict[str, int] = {}
     meta: dict[str, dict[str, float | None]] = {}
+    steps: list[Step] = []
     common = {**global_bindings(settings), "run_id": run_id}
+    values_of: dict[str, dict[str, Any]] = {}
+    statements = []
+    planned: dict[str, tuple[float, float]] = {}  # the time of binding and rendering each query, counted in its step
+    for code, params in settings.indicators.items():
+        wall, cpu = time.perf_counter(), time.process_time()
+        indicator = REGISTRY[code]
+        values_of[code] = {**common, **indicator.bindings(params), "code": code}
+        statements.append(plan_statement(code, indicator, params, values_of[code]))
+        planned[code] = (time.perf_counter() - wall, time.process_time() - cpu)
+    plan = plan_run(statements)
     con.execute("BEGIN TRANSACTION")
     try:
-        for done, (code, params) in enumerate(settings.indicators.items(), start=1):
-            indicator = REGISTRY[code]
-            values = {**common, **indicator.bindings(params), "code": code}
-            sql = ("INSERT INTO flags SELECT $run_id, $code, subject_type, subject_id, CAST(value AS DOUBLE), "
-                   f"CAST(evidence AS VARCHAR) FROM (\n{indicator.query(params)}\n) q")
-            con.execute(sql, used_parameters(sql, values))
-            counts[code] = con.execute("SELECT count(*) FROM flags WHERE run_id = ? AND code = ?",
-                                       [run_id, code]).fetchone()[0]  # type: ignore[index]
-            meta_sql = indicator.meta_query(params)
-            if meta_sql is not None:
-                rows = con.execute(meta_sql, used_parameters(meta_sql, values)).fetchall()
-                meta[code] = {str(key): (None if value is None else float(value)) for key, value in rows}
+        for done, st in enumerate(plan.statements, start=1):
+            values = values_of[st.code]
+            for i in plan.pending(st):
+                wall, cpu = time.perf_counter(), time.process_time()
+                table = f"_aiqyn_cte_{len(plan.tables)}"
+                sql = f"CREATE OR REPLACE TEMP TABLE {table} AS " + plan.sql(st, f"SELECT * FROM {st.ctes[i].name}",
+                                                                             upto=i)
+                con.execute(sql, used_parameters(sql, values))
+                plan.tables[st.keys[i]] = table
+                rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+                steps.append(Step(f"shared {st.ctes[i].name}", time.perf_counter() - wall,
+                                  time.process_time() - cpu, int(rows)))
+            wall, cpu = time.perf_counter(), time.process_time()
+            if st.meta is None:
+                sql = _INSERT + "(\n" + plan.sql(st, st.select) + "\n) q"
+                counts[st.code] = int(con.execute(sql, used_parameters(sql, values)).fetchone()[0])  # type: ignore[index]
+            else:
+                sql = "CREATE OR REPLACE TEMP TABLE _aiqyn_rows AS " + plan.sql(
+                    st, _COMBINED, extra=(f"_aiqyn_flags AS (\n{st.select}\n)", f"_aiqyn_meta AS (\n{st.meta}\n)"))
+                con.execute(sql, used_parameters(sql, values))
+                insert = _INSERT + "_aiqyn_rows WHERE part = 0"
+                counts[st.code] = int(con.execute(insert, used_parameters(insert, values))
+                                      .fetchone()[0])  # type: ignore[index]
+                rows = con.execute("SELECT meta_key, meta_value FROM _aiqyn_rows WHERE part = 1").fetchall()
+                meta[st.code] = {str(key): (None if value is None else float(value)) for key, value in rows}
+                con.execute("DROP TABLE _aiqyn_rows")
+            steps.append(Step(st.code, time.perf_counter() - wall + planned[st.code][0],
+                              time.process_time() - cpu + planned[st.code][1], counts[st.code]))
             if progress is not None:
-                progress(code, done, len(codes))
+                progress(st.code, done, len(codes))
+        for table in plan.tables.values():
+            con.execute(f"DROP TABLE {table}")
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        con.execute("ROLLBACK")  # the temporary tables go with it
         con.execute("UPDATE flag_runs SET status = 'interrupted', finished_at = now() WHERE run_id = ?", [run_id])
         raise
     con.execute("UPDATE flag_runs SET status = 'complete', finished_at = now(), meta = ? WHERE run_id = ?",
                 [json.dumps(meta), run_id])
-    return RunResult(run_id, counts, meta)
+    return RunResult(run_id, counts, meta, steps)
 
 
 def latest_run(con: duckdb.DuckDBPyConnection) -> str | None:

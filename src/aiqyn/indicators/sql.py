@@ -94,6 +94,20 @@ ratios AS (
 )"""
 
 
+# Every party's identity across processes, one row per process and party id (what `org_id` reads).
+PARTY_KEYS = """party_keys AS (
+  SELECT ocid, party_id, max(subject_id) AS subject_id FROM parties GROUP BY ocid, party_id
+)"""
+
+
+def org_id(source: str) -> str:
+    """The rows of `source` (a SELECT with the columns ocid and party_id) with the identifier `id` of their
+    organisation, as `org_key` defines it: one join with the CTE `party_keys` (PARTY_KEYS), which the query
+    must define, rather than a lookup of `parties` per row."""
+    return ("(SELECT s.*, CASE WHEN $cardinal THEN s.party_id ELSE coalesce(k.subject_id, s.party_id) END AS id\n"
+            f"  FROM ({source}) s LEFT JOIN party_keys k ON k.ocid = s.ocid AND k.party_id = s.party_id)")
+
+
 def org_key(ocid: str, party_id: str) -> str:
     """The identifier of an organisation in the output: its OCDS id as published in Cardinal mode (Cardinal
     expects ids made global by its `prepare` command), else the party's identity across processes

@@ -198,14 +198,18 @@ class Select:
     exprs: dict[str, str]
     key: str = "d.k"  # the expression of the release's key in the batch
     checks: list[str] = field(default_factory=list)
+    # Columns beside the table's, named `_...`, that ingest needs to derive other columns (not stored).
+    helpers: dict[str, str] = field(default_factory=dict)
 
     # An empty string stands for "no value" at many publishers (Moldova, for one): it is read as NULL,
     # not rejected. Any other string where a number or a date belongs is an error.
+    # (A check repeats the value's expression, so that DuckDB computes it once for both.)
     def num(self, col: str, expr: str, pointer: str) -> None:
-        self.exprs[col] = f"(CASE WHEN json_type({expr}) IN {_NUMERIC} THEN TRY_CAST({expr} AS DOUBLE) END)"
+        value = f"(CASE WHEN json_type({expr}) IN {_NUMERIC} THEN TRY_CAST({expr} AS DOUBLE) END)"
+        self.exprs[col] = value
         self.checks.append(
-            f"CASE WHEN {expr} IS NOT NULL AND json_type({expr}) NOT IN {_NUMERIC} AND json_type({expr}) <> 'NULL' "
-            f"AND CAST({expr} AS VARCHAR) <> '\"\"' "
+            f"CASE WHEN {value} IS NULL AND {expr} IS NOT NULL AND json_type({expr}) NOT IN {_NUMERIC} "
+            f"AND json_type({expr}) <> 'NULL' AND CAST({expr} AS VARCHAR) <> '\"\"' "
             f"THEN {pointer} || ': expected a number, got ' || left(CAST({expr} AS VARCHAR), 60) END"
         )
 
@@ -218,15 +222,17 @@ class Select:
         )
 
     def ts(self, col: str, expr: str, pointer: str) -> None:
-        self.exprs[col] = f"TRY_CAST(nullif({expr}, '') AS TIMESTAMPTZ)"
+        value = f"TRY_CAST(nullif({expr}, '') AS TIMESTAMPTZ)"
+        self.exprs[col] = value
         self.checks.append(
-            f"CASE WHEN nullif(trim({expr}), '') IS NOT NULL AND TRY_CAST({expr} AS TIMESTAMPTZ) IS NULL "
+            f"CASE WHEN {value} IS NULL AND nullif(trim({expr}), '') IS NOT NULL "
             f"THEN {pointer} || ': not a date: ' || left({expr}, 60) END"
         )
 
     def sql(self, table: str, src: str) -> str:
         cols = [c for c in SCHEMA[table].column_names if c in self.exprs]
-        select = ",\n  ".join(f'{self.exprs[c]} AS "{c}"' for c in cols)
+        select = ",\n  ".join([f'{self.exprs[c]} AS "{c}"' for c in cols]
+                               + [f'{e} AS "{c}"' for c, e in self.helpers.items()])
         err = f"concat_ws('; ', {', '.join(self.checks)})" if self.checks else "''"
         return f"SELECT {self.key} AS _k,\n  {select},\n  NULLIF({err}, '') AS _err\nFROM {self.source.format(src=src)}"
 
@@ -342,6 +348,19 @@ def _processes() -> Select:
     ]:
         sel.ts(col, f"{t}.{key}", _quote(f"/tender/{json_key}"))
     sel.integer("number_of_tenderers", f"{t}.numberOfTenderers", "'/tender/numberOfTenderers'")
+    # For the derived columns (DERIVED_PROCESS_COLUMNS), from the release's own lists, as the rows of the
+    # `parties`, `awards` and `contracts` tables give them: the region of the buyer (of the smallest party
+    # id among the buyer's parties with a region), the first award date and the first contract signature.
+    sel.helpers = {
+        "_buyer_region": (
+            "list_sort(list_filter(list_transform(d.s.parties, lambda x, i: {'id': coalesce(x.id, '#' || (i - 1)), "
+            "'region': x.details.katoCode, 'buyer': list_contains(coalesce(x.roles, []), 'buyer')}), "
+            "lambda p: p.region IS NOT NULL AND (p.id = d.s.buyer.id OR p.buyer)))[1].region"),
+        "_first_award": ("list_min(list_transform(d.s.awards, "
+                         "lambda a: TRY_CAST(nullif(a.date, '') AS TIMESTAMPTZ)))"),
+        "_first_contract": ("list_min(list_transform(d.s.contracts, "
+                            "lambda c: TRY_CAST(nullif(c.dateSigned, '') AS TIMESTAMPTZ)))"),
+    }
     return sel
 
 

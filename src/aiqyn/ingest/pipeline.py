@@ -2,10 +2,11 @@
 
 Two ways through, with the same result (a test checks it):
 
-- The fast path: a JSON-lines file of compiled releases (the common bulk shape) is parsed whole by
-  DuckDB's read_json into typed structs, in parallel, and flattened in one transaction. Anything
+- The fast path: a JSON-lines file of compiled releases (the common bulk shape) is cut in pieces (by the
+  kernel when it is not compressed), each parsed by DuckDB's read_json into typed structs, in parallel,
+  and flattened from them straight into the stored tables, one transaction per piece. Anything
   unexpected in it (malformed JSON, a container or a field of the wrong type, a line that is not a
-  compiled release) rolls the file back and hands it to the careful path.
+  compiled release) rolls the piece back and hands it to the careful path.
 - The careful path: every other file, read in batches of about 32 MB of input, each batch one
   transaction. DuckDB parses each unit once into a typed struct (`try(json_transform)`); units that are
   not JSON objects are diagnosed in Python (orjson's message names the position); records and packages
@@ -60,6 +61,8 @@ from aiqyn.ingest.readers import (
 from aiqyn.store.schema import SCHEMA
 
 CANONICAL = [t for t in SCHEMA.tables if t not in ("releases", "rejects", "ingest_runs")]
+# The message of the error a field of the wrong type raises in the fast path (the piece then goes the careful way).
+FAST_PATH_ERROR = "aiqyn fast path: a field of the wrong type"
 _ROOT_AND_CONTAINER_PATHS = "['$', " + ", ".join(f"'{p}'" for p in CONTAINERS) + "]"
 
 
@@ -235,7 +238,8 @@ class Ingestor:
         """Ingest a piece of a JSON-lines file of compiled releases in one transaction, parsed by read_json.
 
         read_json parses the piece in parallel into typed structs (and fails on malformed JSON or a
-        container of the wrong type); the canonical rows are flattened from them as in a batch. Anything
+        container of the wrong type); the canonical rows are flattened from them by the batch's SQL, but
+        straight into the stored tables (no staging tables: each row is built and written once). Anything
         that needs a closer look (a line that is not a compiled release, a blank line, a missing ocid, a
         field of the wrong type) rolls the piece back and returns False: the piece is then read the
         careful way, which names the line of every problem. Returns True when the piece was ingested.
@@ -271,25 +275,31 @@ class Ingestor:
                 FROM _fast
             """)
             counts = (self.result.accepted, self.result.unchanged)
+            # Bulk appends in any order (faster; the order of rows in a table carries no meaning), but only
+            # after the piece is parsed: the row ids of `_fast` number its lines.
+            con.execute("SET preserve_insertion_order = false")
             con.execute("BEGIN TRANSACTION")
             try:
-                # Only the releases not stored identically yet are flattened (a re-ingest flattens nothing).
+                # Only the releases not stored identically yet are flattened (a re-ingest flattens nothing),
+                # straight from the parsed piece into the stored tables: a field of the wrong type raises
+                # (FAST_PATH_ERROR), which rolls the piece back.
                 if self._select_new("_fdocs"):
                     con.execute("CREATE OR REPLACE TEMP VIEW _fnew AS "
                                 "SELECT * FROM _fdocs WHERE k IN (SELECT k FROM _new)")
-                    for table in CANONICAL:
-                        con.execute(f"CREATE OR REPLACE TEMP TABLE _f_{table} AS {flatten_sql(table, '_fnew')}")
-                        if con.execute(f"SELECT count(*) FROM _f_{table} WHERE _err IS NOT NULL").fetchone()[0]:  # type: ignore[index]
-                            con.execute("ROLLBACK")
-                            self.result.accepted, self.result.unchanged = counts
-                            return False
-                    self._store_new()
+                    self._store_new(direct="_fnew")
                 con.execute("COMMIT")
+            except duckdb.InvalidInputException as exc:
+                con.execute("ROLLBACK")
+                self.result.accepted, self.result.unchanged = counts
+                if FAST_PATH_ERROR not in str(exc):
+                    raise
+                return False
             except BaseException:
                 con.execute("ROLLBACK")
                 self.result.accepted, self.result.unchanged = counts
                 raise
         finally:
+            con.execute("RESET preserve_insertion_order")
             con.execute("DROP VIEW IF EXISTS _fnew")
             con.execute("DROP VIEW IF EXISTS _fdocs")
             con.execute("DROP TABLE IF EXISTS _fast")
@@ -496,24 +506,30 @@ class Ingestor:
             FROM (SELECT k, source, ref, s, raw, CAST(hash(s) AS VARCHAR) AS hash,
                          coalesce(list_contains(s.tag, 'compiled'), false) AS compiled FROM {docs}) d
             QUALIFY row_number() OVER (PARTITION BY d.s.ocid, release_id
-                                       ORDER BY date DESC NULLS LAST, hash DESC) = 1
+                                       ORDER BY compiled DESC, date DESC NULLS LAST, hash DESC) = 1
         """.replace("{docs}", docs))
         valid = con.execute(f"SELECT count(*) FROM {docs}").fetchone()[0]  # type: ignore[index]
-        # A stored release with the same id is replaced only by a later (date, hash): order-independent.
+        # A stored release with the same id is replaced only by a later (compiled, date, hash):
+        # order-independent. A compiled release is never replaced by a release with its id: its text is not
+        # stored, so the process it stands for could not be rebuilt from it again.
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _new AS
             SELECT c.* FROM _cand c LEFT JOIN releases r ON r.ocid = c.ocid AND r.release_id = c.release_id
             WHERE r.ocid IS NULL OR (r.hash <> c.hash AND
-                  (coalesce(c.date, '-infinity'::TIMESTAMPTZ), c.hash)
-                  > (coalesce(r.date, '-infinity'::TIMESTAMPTZ), r.hash))
+                  (c.compiled, coalesce(c.date, '-infinity'::TIMESTAMPTZ), c.hash)
+                  > (r.compiled, coalesce(r.date, '-infinity'::TIMESTAMPTZ), r.hash))
         """)
         new: int = con.execute("SELECT count(*) FROM _new").fetchone()[0]  # type: ignore[index]
         self.result.accepted += new
         self.result.unchanged += valid - new
         return new
 
-    def _store_new(self) -> None:
-        """Store the releases of `_new` and replace the canonical rows of the processes they change."""
+    def _store_new(self, direct: str | None = None) -> None:
+        """Store the releases of `_new` and replace the canonical rows of the processes they change.
+
+        The rows come from the flattened `_f_*` tables, or, with `direct` (the fast path: parsed compiled
+        releases, none of them checked yet), are flattened from `direct` straight into the stored tables.
+        """
         con = self.con
         run_id = self.result.run_id
         con.execute("""
@@ -540,8 +556,9 @@ class Ingestor:
             SELECT n.k FROM _new n JOIN _plan p USING (ocid)
             WHERE n.release_id = p.compiled_id OR (p.compiled_id IS NULL AND p.n_releases = 1)
         """)
-        for table in CANONICAL:
-            con.execute(f"DELETE FROM _f_{table} WHERE _k NOT IN (SELECT k FROM _keep)")
+        if direct is None:
+            for table in CANONICAL:
+                con.execute(f"DELETE FROM _f_{table} WHERE _k NOT IN (SELECT k FROM _keep)")
         # A process whose newest compiled release was stored before keeps its rows; only its count changes.
         con.execute("""
             UPDATE processes SET n_releases = p.n_releases FROM _plan p
@@ -553,8 +570,9 @@ class Ingestor:
             SELECT ocid FROM _plan
             WHERE compiled_id IS NULL OR compiled_id IN (SELECT release_id FROM _new n WHERE n.ocid = _plan.ocid)
         """)
-        self._recompile()
-        self._replace_rows()
+        if direct is None:  # (in the fast path every changed process has a compiled release: none to merge)
+            self._recompile()
+        self._replace_rows(direct)
 
     def _recompile(self) -> None:
         """Processes with several stored releases and no compiled release: merged by the OCDS rules."""
@@ -588,37 +606,36 @@ class Ingestor:
             con.execute(f"DELETE FROM _f_{table} WHERE ocid IN (SELECT s.ocid FROM _mdocs)")
             con.execute(f"INSERT INTO _f_{table} {flatten_sql(table, '_mdocs')}")
 
-    def _replace_rows(self) -> None:
+    def _replace_rows(self, direct: str | None = None) -> None:
+        """Replace the canonical rows of the `_affected` processes: from the `_f_*` tables, or flattened
+        from the releases in `direct` (those of `_keep` stored, a wrong field in any raising FAST_PATH_ERROR)."""
         con = self.con
         known = con.execute(
             "SELECT count(*) FROM processes WHERE ocid IN (SELECT ocid FROM _affected)").fetchone()[0]  # type: ignore[index]
+
+        def rows(table: str) -> str:
+            if direct is None:
+                return f"_f_{table}"
+            return (f"(SELECT * FROM ({flatten_sql(table, direct)}) WHERE CASE WHEN _err IS NOT NULL "
+                    f"THEN error({_quote(FAST_PATH_ERROR + ': ')} || _err) ELSE _k IN (SELECT k FROM _keep) END)")
+
         for table in CANONICAL:
             if known:
                 con.execute(f"DELETE FROM {table} WHERE ocid IN (SELECT ocid FROM _affected)")
             if table == "processes":
                 continue
             cols = ", ".join(f'"{c}"' for c in SCHEMA[table].column_names)
-            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _f_{table}")
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {rows(table)}")
         own = [c for c in SCHEMA["processes"].column_names if c not in DERIVED_PROCESS_COLUMNS]
         own_cols = ", ".join(f'"{c}"' for c in own)
         own_f = ", ".join(f'f."{c}"' for c in own)
         con.execute(f"""
             INSERT INTO processes ({own_cols}, release_id, release_date, n_releases, region_code, year)
-            WITH buyer_region AS (
-                SELECT p.ocid, arg_min(p.region_code, p.party_id) AS region_code
-                FROM _f_parties p JOIN _f_processes f ON f.ocid = p.ocid
-                WHERE p.region_code IS NOT NULL AND (p.party_id = f.buyer_id OR list_contains(p.roles, 'buyer'))
-                GROUP BY p.ocid
-            ), first_award AS (SELECT ocid, min(date) AS d FROM _f_awards GROUP BY ocid
-            ), first_contract AS (SELECT ocid, min(date_signed) AS d FROM _f_contracts GROUP BY ocid)
-            SELECT {own_f}, coalesce(pl.compiled_id, pl.newest_id), pl.release_date, pl.n_releases, br.region_code,
-                   CAST(year(coalesce(f.tender_start, fa.d, fc.d, pl.release_date)) AS INTEGER)
-            FROM _f_processes f
+            SELECT {own_f}, coalesce(pl.compiled_id, pl.newest_id), pl.release_date, pl.n_releases, f._buyer_region,
+                   CAST(year(coalesce(f.tender_start, f._first_award, f._first_contract, pl.release_date)) AS INTEGER)
+            FROM {rows("processes")} f
             LEFT JOIN (SELECT *, CASE WHEN compiled_id IS NULL THEN newest_date ELSE compiled_date END AS release_date
                        FROM _plan) pl USING (ocid)
-            LEFT JOIN buyer_region br USING (ocid)
-            LEFT JOIN first_award fa USING (ocid)
-            LEFT JOIN first_contract fc USING (ocid)
         """)
 
 

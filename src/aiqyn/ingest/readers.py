@@ -207,6 +207,10 @@ def split_json_lines(path: Path, directory: Path, piece_bytes: int | None = None
     most; a truncated or corrupt stream ends with a Problem after the piece of the lines read before it.
     """
     piece_bytes = piece_bytes or FAST_PIECE_BYTES
+    with open(path, "rb") as probe:
+        if probe.read(2) != b"\x1f\x8b":
+            yield from _split_plain(path, directory, piece_bytes)
+            return
     stream, counter = open_source(path)
     read = getattr(stream, "read1", stream.read)
     carry = b""
@@ -254,6 +258,69 @@ def split_json_lines(path: Path, directory: Path, piece_bytes: int | None = None
                 return
     finally:
         stream.close()
+
+
+def _split_plain(path: Path, directory: Path, piece_bytes: int) -> Iterator[Piece | Problem]:
+    """split_json_lines of an uncompressed file: the pieces are copied by the kernel (copy_file_range),
+    and Python only reads the bytes to count the lines and find the cuts (the first newline at or after
+    `piece_bytes` from the piece's start), without copying them around: a third of the CPU time of the
+    bare parse of the file went into cutting it in Python before."""
+    size = path.stat().st_size
+    n = 0
+    next_line = 1
+    start = 0
+    with open(path, "rb") as src:
+        fd = src.fileno()
+        while start < size:
+            pos, lines, cut, last = start, 0, -1, b""
+            try:
+                while pos < size:
+                    chunk = os.pread(fd, min(8 << 20, size - pos), pos)
+                    if not chunk:
+                        break
+                    boundary = start + piece_bytes - 1 - pos  # where in the chunk the piece reaches its size
+                    i = chunk.find(b"\n", max(0, boundary)) if boundary < len(chunk) else -1
+                    if i >= 0:
+                        lines += chunk.count(b"\n", 0, i + 1)
+                        cut = pos + i + 1
+                        break
+                    lines += chunk.count(b"\n")
+                    pos += len(chunk)
+                    last = chunk[-1:]
+                if cut < 0:  # the end of the file
+                    cut = pos
+                n += 1
+                piece_path = directory / f"piece-{n:06d}.jsonl"
+                with open(piece_path, "wb") as dst:
+                    _copy_range(fd, dst.fileno(), start, cut - start)
+                    if cut == pos and last != b"\n":  # a last line without its newline
+                        dst.write(b"\n")
+                        lines += 1
+            except OSError as exc:
+                yield Problem(next_line, None, f"cannot read the file ({exc}); everything before line "
+                              f"{next_line} was read", "")
+                return
+            # (a piece of blank lines only is handed to the careful reader, which skips them)
+            yield Piece(piece_path, next_line, lines, cut)
+            next_line += lines
+            start = cut
+
+
+def _copy_range(src: int, dst: int, offset: int, count: int) -> None:
+    """Copy `count` bytes of file `src` from `offset` to the end of file `dst`, in the kernel when it can."""
+    copy_range = getattr(os, "copy_file_range", None)
+    while count > 0:
+        try:
+            if copy_range is None:
+                raise OSError("no copy_file_range")
+            done = copy_range(src, dst, count, offset)
+        except OSError:  # (another file system, an old kernel): through Python
+            data = os.pread(src, min(count, 8 << 20), offset)
+            done = os.write(dst, data) if data else 0
+        if done == 0:
+            raise OSError(f"the file ended {count} bytes early")
+        offset += done
+        count -= done
 
 
 def _has_content(stream: IO[bytes]) -> bool:

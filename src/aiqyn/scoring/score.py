@@ -100,10 +100,16 @@ components AS (
   WHERE w.on_process OR (t.subject_type = 'buyer' AND w.on_buyer) OR (t.subject_type = 'supplier' AND w.on_tenderer)
 ),
 totals AS (SELECT subject_type, sum(weight) AS total FROM components GROUP BY subject_type),
+-- a process is its own one member: its flag, as it is; a buyer, supplier or region counts its flagged processes
+-- (their evidence is not carried: only a process's explanation quotes it)
 shares AS (
+  SELECT m.subject_type, m.subject_id, f.code, 1 AS n_flagged, [m.ocid] AS examples, f.evidence
+  FROM score_members m JOIN pflags f ON f.ocid = m.ocid WHERE m.subject_type = 'process'
+  UNION ALL
   SELECT m.subject_type, m.subject_id, f.code, count(DISTINCT m.ocid) AS n_flagged,
-    list(DISTINCT m.ocid ORDER BY m.ocid)[1:5] AS examples, max(f.evidence) AS evidence
-  FROM score_members m JOIN pflags f ON f.ocid = m.ocid GROUP BY ALL
+    list(DISTINCT m.ocid ORDER BY m.ocid)[1:5] AS examples, CAST(NULL AS VARCHAR) AS evidence
+  FROM score_members m JOIN pflags f ON f.ocid = m.ocid WHERE m.subject_type <> 'process'
+  GROUP BY m.subject_type, m.subject_id, f.code
 ),
 parts AS (
   SELECT coalesce(s.subject_type, o.subject_type) AS subject_type, coalesce(s.subject_id, o.subject_id) AS subject_id,

@@ -25,6 +25,7 @@ import json
 import os
 import shutil
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from aiqyn.indicators.base import used_parameters
 from aiqyn.indicators.registry import REGISTRY
 from aiqyn.indicators.runner import global_bindings
 from aiqyn.indicators.settings import Settings
-from aiqyn.spark.translate import parse, to_spark
+from aiqyn.spark.translate import Split, View, parse, to_spark, to_spark_views
 from aiqyn.store.parquet import ParquetError, read_manifest, schema_tables
 from aiqyn.store.schema import SCHEMA
 
@@ -176,6 +177,70 @@ class SparkResult:
     scores: dict[str, int] = field(default_factory=dict)  # subjects scored per type
     region_rows: int = 0
     seconds: dict[str, float] = field(default_factory=dict)  # wall time per step
+    indicator_seconds: dict[str, float] = field(default_factory=dict)  # wall time per indicator (with its meta)
+
+
+class SharedViews:
+    """The CTEs of a sequence of statements (aiqyn.spark.translate.to_spark_views) as temporary views, a view
+    that the statements read more than once (within one statement, across a statement and its `meta`, or across
+    indicators that share a CTE such as `procs`) computed once and cached; each view dropped (and uncached)
+    after the last statement that reads it. Without this, Spark would compute a CTE once per reference.
+
+    `sql(i)` gives statement i's DataFrame; the statements are meant to be run in order. `lazy`: a cached view is
+    computed by the first query that reads it (no job of its own), else at once."""
+
+    def __init__(self, spark: SparkSession, splits: list[Split], lazy: bool = True):
+        self.spark = spark
+        self.lazy = lazy
+        self.splits = splits
+        self.defs: dict[str, View] = {}
+        reads: Counter[str] = Counter()
+        for split in splits:
+            reads.update(split.reads)
+            for view in split.views:
+                if view.name not in self.defs:
+                    self.defs[view.name] = view
+                    reads.update(view.reads)
+        self.cached = {name for name, n in reads.items() if n > 1}
+        self.last: dict[str, int] = {}
+        for i, split in enumerate(splits):
+            for name in self._closure(split.reads):
+                self.last[name] = i
+        self.created: list[str] = []  # in the order created: a view after the views it reads
+
+    def _closure(self, names: tuple[str, ...]) -> set[str]:
+        seen: set[str] = set()
+        todo = list(names)
+        while todo:
+            name = todo.pop()
+            if name not in seen:
+                seen.add(name)
+                todo.extend(self.defs[name].reads)
+        return seen
+
+    def sql(self, i: int) -> DataFrame:
+        for view in self.splits[i].views:
+            if view.name in self.created:
+                continue
+            if view.name in self.cached:
+                self.spark.sql(f"CACHE {'LAZY ' if self.lazy else ''}TABLE {view.name} "
+                               f"OPTIONS ('storageLevel' 'MEMORY_AND_DISK') AS {view.sql}")
+            else:
+                self.spark.sql(f"CREATE OR REPLACE TEMPORARY VIEW {view.name} AS {view.sql}")
+            self.created.append(view.name)
+        return self.spark.sql(self.splits[i].body)
+
+    def done(self, i: int) -> None:
+        """Statement i has run: drop the views no later statement reads, each before the views it reads (a
+        temporary view is resolved again, from its SQL, when it is uncached)."""
+        for name in [n for n in reversed(self.created) if self.last.get(n, -1) <= i]:
+            if name in self.cached:
+                self.spark.sql(f"UNCACHE TABLE IF EXISTS {name}")
+            self.spark.catalog.dropTempView(name)
+            self.created.remove(name)
+
+    def close(self) -> None:
+        self.done(len(self.splits))
 
 
 def _write(df: DataFrame, path: Path) -> None:
@@ -189,25 +254,49 @@ def run_indicators(spark: SparkSession, settings: Settings, run_id: str, out: Pa
     counts: dict[str, int] = {}
     meta: dict[str, dict[str, float | None]] = {}
     codes = list(settings.indicators)
-    for done, (code, params) in enumerate(settings.indicators.items(), start=1):
+    # Every statement of the run (each indicator's SELECT, then its meta), translated first, so that the CTEs
+    # they share are computed once (SharedViews).
+    splits: list[Split] = []
+    position: dict[tuple[str, str], int] = {}
+    for code, params in settings.indicators.items():
         indicator = REGISTRY[code]
         values = {**common, **indicator.bindings(params), "code": code}
-        sql = indicator.query(params)
-        query = to_spark(sql, used_parameters(sql, values), name=code)
-        flags = spark.sql(query).selectExpr(
-            f"'{run_id}' AS run_id", f"'{code}' AS code", "CAST(subject_type AS STRING) AS subject_type",
-            "CAST(subject_id AS STRING) AS subject_id", "CAST(value AS DOUBLE) AS value",
-            "CAST(evidence AS STRING) AS evidence")
-        target = out / "flags" / f"code={code}"
-        _write(flags.drop("code"), target)
-        counts[code] = spark.read.parquet(str(target)).count()
-        meta_sql = indicator.meta_query(params)
-        if meta_sql is not None:
-            rows = spark.sql(to_spark(meta_sql, used_parameters(meta_sql, values), name=f"{code} meta")).collect()
-            meta[code] = {str(r[0]): (None if r[1] is None else float(r[1])) for r in rows}
-        if progress is not None:
-            progress(code, done, len(codes))
+        for kind, sql in (("select", indicator.query(params)), ("meta", indicator.meta_query(params))):
+            if sql is not None:
+                position[(code, kind)] = len(splits)
+                splits.append(to_spark_views(sql, used_parameters(sql, values),
+                                             name=code if kind == "select" else f"{code} meta"))
+    views = SharedViews(spark, splits)
+    try:
+        for done, code in enumerate(codes, start=1):
+            counts[code], found = _run_indicator(spark, views, position, code, run_id, out)
+            if found is not None:
+                meta[code] = found
+            if progress is not None:
+                progress(code, done, len(codes))
+    finally:
+        views.close()
     return counts, meta
+
+
+def _run_indicator(spark: SparkSession, views: SharedViews, position: dict[tuple[str, str], int], code: str,
+                   run_id: str, out: Path) -> tuple[int, dict[str, float | None] | None]:
+    """One indicator's flags written to out/flags/code=<CODE>/ (their count) and its meta statistics."""
+    i = position[(code, "select")]
+    flags = views.sql(i).selectExpr(
+        f"'{run_id}' AS run_id", f"'{code}' AS code", "CAST(subject_type AS STRING) AS subject_type",
+        "CAST(subject_id AS STRING) AS subject_id", "CAST(value AS DOUBLE) AS value",
+        "CAST(evidence AS STRING) AS evidence")
+    target = out / "flags" / f"code={code}"
+    _write(flags.drop("code"), target)
+    views.done(i)
+    count = spark.read.parquet(str(target)).count()
+    if (code, "meta") not in position:
+        return count, None
+    i = position[(code, "meta")]
+    rows = views.sql(i).collect()
+    views.done(i)
+    return count, {str(r[0]): (None if r[1] is None else float(r[1])) for r in rows}
 
 
 def _flags_view(spark: SparkSession, out: Path) -> None:
@@ -257,11 +346,14 @@ def run_scores(spark: SparkSession, run_id: str, codes: list[str], weights: dict
     if not isinstance(score, exp.Insert) or score.expression is None:
         raise SparkRunError("aiqyn.scoring.score.SCORE is no longer an INSERT INTO scores SELECT ...")
     cols = SCHEMA.outputs["scores"].columns
-    df = spark.sql(to_spark(score.expression, {"run_id": run_id}, name="score"))
-    df = df.toDF(*[c.name for c in cols]).selectExpr(
-        *(f"CAST(`{c.name}` AS {_spark_type(c.type)}) AS `{c.name}`" for c in cols))
-    _write(df, out / "scores")
-    members_df.unpersist()
+    views = SharedViews(spark, [to_spark_views(score.expression, {"run_id": run_id}, name="score")])
+    try:
+        df = views.sql(0).toDF(*[c.name for c in cols]).selectExpr(
+            *(f"CAST(`{c.name}` AS {_spark_type(c.type)}) AS `{c.name}`" for c in cols))
+        _write(df, out / "scores")
+    finally:
+        views.close()
+        members_df.unpersist()
 
 
 def run_region_index(spark: SparkSession, out: Path, flag_runs: pa.Table, weights: dict[str, float] | None = None,
@@ -274,11 +366,15 @@ def run_region_index(spark: SparkSession, out: Path, flag_runs: pa.Table, weight
                           "name_kk STRING").createOrReplaceTempView("kato_units")
     spark.read.parquet(str(out / "scores")).createOrReplaceTempView("scores")
     spark.createDataFrame(flag_runs.to_pandas()[["run_id", "started_at"]]).createOrReplaceTempView("flag_runs")
-    facts = spark.sql(to_spark(FACTS_SQL, name="region facts")).persist()
+    facts_views = SharedViews(spark, [to_spark_views(FACTS_SQL, name="region facts")])
+    facts = facts_views.sql(0).persist()
     facts.createOrReplaceTempView("facts")
+    facts.count()  # computed once, before its CTEs' views are dropped
+    facts_views.close()
     table = SCHEMA.outputs["region_index"]
     computed = [c for c in table.columns if c.name not in ("ci_low", "ci_high", "rank_best", "rank_worst")]
-    index = spark.sql(to_spark(index_sql(weights), name="region index")).selectExpr(
+    index_views = SharedViews(spark, [to_spark_views(index_sql(weights), name="region index")])
+    index = index_views.sql(0).selectExpr(
         *(f"CAST(`{c.name}` AS {_spark_type(c.type)}) AS `{c.name}`" for c in computed))
     with _sidecar() as con:
         con.execute(table.ddl())
@@ -290,6 +386,7 @@ def run_region_index(spark: SparkSession, out: Path, flag_runs: pa.Table, weight
             con.execute("CREATE TEMP TABLE facts AS SELECT * FROM facts_arrow")
             _bootstrap(con, {**WEIGHTS, **(weights or {})}, bootstrap, seed, alpha)
         result = con.sql("SELECT * FROM region_index ORDER BY level, kato, period, quarter").to_arrow_table()
+    index_views.close()
     facts.unpersist()
     target = out / "region_index"
     target.mkdir(parents=True, exist_ok=True)
@@ -314,7 +411,18 @@ def run(spark: SparkSession, input_dir: Path, out: Path, settings: Settings, wei
     t = time.perf_counter()
     register_inputs(spark, input_dir)
     load_reference(spark)
-    result.counts, result.meta = run_indicators(spark, settings, run_id, out, progress)
+    result.seconds["setup"] = time.perf_counter() - t
+    t = last = time.perf_counter()
+
+    def step(code: str, done: int, total: int) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        result.indicator_seconds[code] = now - last
+        last = now
+        if progress is not None:
+            progress(code, done, total)
+
+    result.counts, result.meta = run_indicators(spark, settings, run_id, out, step)
     result.seconds["indicators"] = time.perf_counter() - t
     _flags_view(spark, out)
     flag_runs = flag_run_table(run_id, settings, started, datetime.now(UTC), result.meta)

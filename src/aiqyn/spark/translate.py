@@ -9,6 +9,8 @@ the rewrites are about the dialect, not about any indicator.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 import sqlglot
@@ -60,7 +62,76 @@ def to_spark(sql: str | exp.Expr, values: dict[str, Any] | None = None, name: st
     """The Spark SQL of a DuckDB-dialect statement, with its `$parameters` bound to `values`."""
     tree = parse(sql, name) if isinstance(sql, str) else sql
     tree = bind(tree, values or {}, name)
-    tree = rewrite(tree)
+    return _generate(rewrite(tree), name)
+
+
+@dataclass(frozen=True)
+class View:
+    """A common table expression of a definition, as a Spark temporary view: `name` is derived from its Spark SQL
+    (so that the same CTE in two statements, SQL text and dependencies alike, is one view) and `sql` is that
+    SELECT, reading the earlier CTEs through their views (`reads`: one entry per reference)."""
+
+    name: str
+    sql: str
+    reads: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Split:
+    """A statement as its top-level CTEs (views, in order) and its body over them (Spark SQL, reading `reads`)."""
+
+    views: tuple[View, ...]
+    body: str
+    reads: tuple[str, ...] = ()
+
+
+def to_spark_views(sql: str | exp.Expr, values: dict[str, Any] | None = None, name: str = "query") -> Split:
+    """to_spark, with the top-level WITH taken apart: every CTE becomes a View and the body reads the views.
+
+    Spark inlines a CTE wherever it is referenced, and a CTE read by several others (the quartiles' inputs, a
+    shared `procs`) is planned and computed once per reference: the plans of the quartile indicators grow to
+    hundreds of scans. As views, the caller can compute once (cache) what several queries read. The statement
+    means the same: a reference `x` becomes `<view> AS x`. A statement without a WITH, with a recursive one, or
+    whose subqueries define a CTE of the same name as a top-level one, is left whole (no views)."""
+    tree = parse(sql, name) if isinstance(sql, str) else sql.copy()
+    tree = rewrite(bind(tree, values or {}, name))
+    with_ = tree.args.get("with_")
+    if with_ is None or with_.args.get("recursive"):
+        return Split((), _generate(tree, name))
+    names = {c.alias_or_name.lower() for c in with_.expressions}
+    for inner in tree.find_all(exp.With):
+        if inner is not with_ and names & {c.alias_or_name.lower() for c in inner.expressions}:
+            return Split((), _generate(tree, name))
+    views: list[View] = []
+    mapping: dict[str, str] = {}
+    for cte in with_.expressions:
+        body, reads = _read_views(cte.this, mapping)
+        text = _generate(body, f"{name}, CTE {cte.alias_or_name}")
+        view = View("_cte_" + hashlib.sha1(text.encode()).hexdigest()[:16], text, reads)
+        views.append(view)
+        mapping[cte.alias_or_name.lower()] = view.name
+    tree.set("with_", None)
+    body, reads = _read_views(tree, mapping)
+    return Split(tuple(views), _generate(body, name), reads)
+
+
+def _read_views(tree: exp.Expr, mapping: dict[str, str]) -> tuple[exp.Expr, tuple[str, ...]]:
+    """`tree` with its references to the CTEs of `mapping` reading their views instead (aliased by the CTE's
+    name, so that qualified columns still resolve); and the views read, once per reference."""
+    tree = tree.copy()
+    used: list[str] = []
+    for table in list(tree.find_all(exp.Table)):
+        key = table.name.lower()
+        if table.args.get("db") or key not in mapping:
+            continue
+        alias = table.alias or table.name
+        table.replace(exp.Table(this=exp.to_identifier(mapping[key]), alias=exp.TableAlias(
+            this=exp.to_identifier(alias))))
+        used.append(mapping[key])
+    return tree, tuple(used)
+
+
+def _generate(tree: exp.Expr, name: str) -> str:
     try:
         return tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
     except sqlglot.errors.UnsupportedError as e:

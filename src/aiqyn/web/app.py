@@ -25,6 +25,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aiqyn import __version__
 from aiqyn.reference import kato_units
@@ -34,6 +36,7 @@ from aiqyn.web.db import check_up_to_date, make_engine, session_factory
 from aiqyn.web.deps import LoginRequired, csrf_token, is_api
 from aiqyn.web.models import AppMeta
 from aiqyn.web.ratelimit import RateLimiter
+from aiqyn.web.rendered import CachedPages, RenderedPages
 from aiqyn.web.reports import MAX_FILES
 from aiqyn.web.settings import WebSettings
 
@@ -47,6 +50,7 @@ class AppState:
     sessions: sessionmaker[Session]
     analytics: Analytics | None
     templates: Environment
+    rendered: RenderedPages | None
     report_limiter: RateLimiter
     login_limiter: RateLimiter
 
@@ -121,11 +125,17 @@ def _templates() -> Environment:
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """Render a page in the user's language, with who is asking and the CSRF token."""
+    who = context.pop("who", None) or request.state.principal
+    return HTMLResponse(render_html(request, template, who, csrf_token(request), **context), status_code=status_code)
+
+
+def render_html(request: Request, template: str, who: Any, csrf: str, **context: Any) -> str:
+    """A page's HTML in the user's language for `who`, with the CSRF token `csrf` (slots, for a cached page:
+    rendered.py)."""
     state: AppState = request.app.state.aiqyn
     lang = request.state.lang
     tr = i18n.translations(lang)
     loc = i18n.locale(lang)
-    who = context.pop("who", None) or request.state.principal
 
     def fmt_money(value: Any, currency: str | None = "KZT") -> str:
         if value is None:
@@ -174,7 +184,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         return request.url.path + ("?" + urlencode(params) if params else "")
 
     ctx = {
-        "request": request, "who": who, "lang": lang, "csrf_token": csrf_token(request),
+        "request": request, "who": who, "lang": lang, "csrf_token": csrf,
         "_": tr.gettext, "gettext": tr.gettext, "ngettext": tr.ngettext,
         "money": fmt_money, "money_short": fmt_money_short, "number": fmt_number, "value": fmt_value,
         "date": fmt_date, "url_with": url_with,
@@ -182,8 +192,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "analytics": state.analytics, "path": request.url.path,
         **context,
     }
-    html = state.templates.get_template(template).render(ctx)
-    return HTMLResponse(html, status_code=status_code)
+    return state.templates.get_template(template).render(ctx)
 
 
 def create_app(settings: WebSettings | None = None, *, check_migrations: bool = True) -> FastAPI:
@@ -195,8 +204,10 @@ def create_app(settings: WebSettings | None = None, *, check_migrations: bool = 
     analytics = Analytics(settings.db) if Path(settings.db).exists() else None
     if analytics is not None and settings.page_cache is not None:
         analytics.use_page_cache(settings.page_cache)
+    rendered = RenderedPages(settings.rendered_cache_mb * 1_000_000, analytics.path, analytics.run_id) \
+        if analytics is not None and settings.rendered_cache_mb > 0 else None
     state = AppState(settings=settings, engine=engine, sessions=sessions, analytics=analytics,
-                     templates=_templates(),
+                     templates=_templates(), rendered=rendered,
                      report_limiter=RateLimiter(settings.report_rate_limit, 3600),
                      login_limiter=RateLimiter(settings.login_rate_limit, 900))
 
@@ -206,27 +217,17 @@ def create_app(settings: WebSettings | None = None, *, check_migrations: bool = 
         "CSRF token of GET /api/v1/me in the X-CSRF-Token header of every POST."),
         docs_url="/api/docs", redoc_url=None, openapi_url="/api/openapi.json", swagger_ui_oauth2_redirect_url=None)
     app.state.aiqyn = state
+    # Pure ASGI middlewares (no BaseHTTPMiddleware: its task and stream per request cost more than a cached
+    # page). The last added is the outermost: headers and language, then the session, then the cached pages.
+    if rendered is not None:
+        # its own connection, used only by the event loop's thread (never waits for the request threads' pool)
+        app.add_middleware(CachedPages, state=state, engine=make_engine(settings.app_db, pool_size=1),
+                           cases_fragment=cases_fragment)
     app.add_middleware(SessionMiddleware, secret_key=_session_key(sessions, settings.secret_key),
                        session_cookie="aiqyn_session", max_age=12 * 3600, same_site="lax",
                        https_only=settings.secure_cookies)
-
     # A request body never needs more than the attachments allowed plus the form's text.
-    max_body = int(settings.max_upload_mb * 1e6) * MAX_FILES + 1_000_000
-
-    @app.middleware("http")
-    async def language_and_headers(request: Request, call_next: Any) -> Response:
-        request.state.lang = i18n.choose(request.cookies.get(i18n.COOKIE), request.headers.get("accept-language"))
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > max_body:
-            return JSONResponse({"detail": "request too large"}, status_code=413)
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("Content-Security-Policy",
-                                    "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                                    "script-src 'self'; frame-ancestors 'none'")
-        return response
+    app.add_middleware(LanguageAndHeaders, max_body=int(settings.max_upload_mb * 1e6) * MAX_FILES + 1_000_000)
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired) -> Response:
@@ -259,6 +260,59 @@ def create_app(settings: WebSettings | None = None, *, check_migrations: bool = 
     for router in api_routers():
         app.include_router(router, prefix="/api/v1")
     return app
+
+
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                                 b"frame-ancestors 'none'"),
+]
+
+
+class LanguageAndHeaders:
+    """Pure ASGI middleware: the user's language (scope state `lang`), bodies over `max_body` refused (413), and
+    the security headers on every answer that does not set them itself."""
+
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cookie = accept = length = None
+        for name, value in scope["headers"]:
+            if name == b"cookie":
+                cookie = value.decode("latin-1") if cookie is None else f"{cookie}; {value.decode('latin-1')}"
+            elif name == b"accept-language":
+                accept = value.decode("latin-1")
+            elif name == b"content-length":
+                length = value
+        lang_cookie = cookie_parser(cookie).get(i18n.COOKIE) if cookie and i18n.COOKIE in cookie else None
+        scope.setdefault("state", {})["lang"] = i18n.choose(lang_cookie, accept)
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            await JSONResponse({"detail": "request too large"}, status_code=413)(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in SECURITY_HEADERS if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def cases_fragment(scope: Scope, cases: list[Any]) -> str:
+    """The process page's list of cases on the process, for one request (rendered.py keeps it out of the cache)."""
+    from aiqyn.web.auth import Principal
+
+    return render_html(Request(scope), "_process_cases.html", Principal(None), "", cases=cases)
 
 
 def route_table(app: FastAPI) -> list[tuple[str, str]]:

@@ -106,6 +106,10 @@ def serve(
              "never into the store).")] = Path("aiqyn-pages.sqlite"),
     no_page_cache: Annotated[bool, typer.Option(
         "--no-page-cache", help="Read process pages from the store itself (slower at 1M processes).")] = False,
+    access_log: Annotated[bool, typer.Option(
+        "--access-log/--no-access-log", envvar="AIQYN_ACCESS_LOG",
+        help="Log every request (uvicorn's access log; off by default: a reverse proxy usually logs requests, "
+             "and the line costs CPU on each one).")] = False,
 ) -> None:
     """Serve the web application: the workbench, recommendations and cases, the JSON API (/api/docs)."""
     import uvicorn
@@ -145,7 +149,7 @@ def serve(
             application.state.aiqyn.analytics.warm()
             public.warm(application.state.aiqyn.analytics)  # the public portal's figures
             console.print(f"read the risk queue of {db} in {time.monotonic() - started:.1f} s", soft_wrap=True)
-        uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=True)
+        uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=True, access_log=access_log)
         return
     # Several workers: each builds its application from these variables. The session key is made (or read)
     # here, once, so that every worker signs cookies with the same one.
@@ -164,7 +168,7 @@ def serve(
     # A worker answers the supervisor's health checks only once it has started (read the store's queue):
     # allow that time on a large store and a busy machine, uvicorn's 5 s would restart it again and again.
     uvicorn.run("aiqyn.web.cli:worker_app", factory=True, workers=n_workers, host=host, port=port,
-                log_level="info", proxy_headers=True, timeout_worker_healthcheck=120)
+                log_level="info", proxy_headers=True, timeout_worker_healthcheck=120, access_log=access_log)
 
 
 @app_db_app.command("upgrade")

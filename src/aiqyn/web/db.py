@@ -19,10 +19,13 @@ from aiqyn.web.settings import normalise_db_url
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pool_size: int | None = None) -> Engine:
+    """The application database's engine. Its pool holds a connection per request thread (anyio's 40) unless
+    `pool_size` says otherwise: opening a SQLite connection again and again costs more than a request's query."""
     url = normalise_db_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=pool_size or 40, max_overflow=0 if pool_size else 10)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_con: Any, _record: Any) -> None:
@@ -32,7 +35,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size or 10, max_overflow=0 if pool_size else 20)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -45,3 +45,5 @@ class WebSettings(BaseSettings):
     """Rows per page of the risk queue."""
     page_cache: Path | None = None
     """A page cache of the store (web/pagecache.py, built by `aiqyn serve`): process pages are read from it."""
+    rendered_cache_mb: int = Field(default=256, ge=0)
+    """Memory (per worker process) for rendered risk-queue and process pages (web/rendered.py); 0 turns it off."""

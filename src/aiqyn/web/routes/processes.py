@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from sqlalchemy import select
 
 from aiqyn.web.analytics import SORTS, Analytics, QueueFilters
-from aiqyn.web.app import oblasts, render
+from aiqyn.web.app import cases_fragment, oblasts, render, render_html
 from aiqyn.web.auth import Principal
-from aiqyn.web.deps import SessionDep, allow
+from aiqyn.web.deps import SessionDep, allow, csrf_token
 from aiqyn.web.models import Case, Organisation
+from aiqyn.web.rendered import RenderedPages, page_key, user_values
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,6 +78,29 @@ def queue_filters(db: SessionDep, who: Principal, per_page: int, *, region: str 
 
 
 
+def cached_page(request: Request, who: Principal, owner: str | None,
+                build: Callable[[], tuple[str, dict[str, Any]]], cases: list[Any] | None = None) -> Response:
+    """A risk-queue or process page, from the rendered pages (rendered.py) when this worker has it, else rendered by
+    `build` (the template and its context), kept, and filled with this user's fragments. The key holds the
+    organisation (`owner`) a compliance officer is confined to, so one organisation's page never reaches another."""
+    state = request.app.state.aiqyn
+    pages: RenderedPages | None = state.rendered
+    fragment = Markup(cases_fragment(request.scope, cases)) if cases else Markup("")
+    if pages is None or who.user is None:
+        template, context = build()
+        return render(request, template, who=who, cases_html=fragment, **context)
+    key = page_key(request.scope["path"], request.scope["query_string"], request.state.lang,
+                   bool(request.headers.get("hx-request")), who.role, owner)
+    entry = pages.get(key, count=False)
+    if entry is None:
+        template, context = build()
+        html = render_html(request, template, pages.stand_in(who.role, who.user.organisation_id),
+                           pages.slot("csrf"), cases_html=pages.slot("cases"), **context)
+        entry = pages.put(key, html)
+    values = {**user_values(csrf_token(request), who.user.username, who.user.full_name), "cases": fragment}
+    return HTMLResponse(pages.fill(entry, values), headers={"X-Aiqyn-Cache": "miss"})
+
+
 @router.get("/queue", response_class=HTMLResponse)
 def queue_page(request: Request, db: SessionDep, who: Annotated[Principal, allow("queue.view")],
                region: str | None = None, district: str | None = None, buyer: str | None = None,
@@ -85,12 +111,16 @@ def queue_page(request: Request, db: SessionDep, who: Annotated[Principal, allow
     f = queue_filters(db, who, request.app.state.aiqyn.settings.page_size, region=region, district=district,
                       buyer=buyer, method=method, flag=flag, date_from=date_from, date_to=date_to,
                       amount_min=amount_min, amount_max=amount_max, sort=sort, order=order, page=page)
-    rows, total = analytics.queue(f)
-    pages = max((total + f.per_page - 1) // f.per_page, 1)
-    districts = [c for c in analytics.region_codes if f.region and c[:2] == f.region[:2]]
-    template = "_queue_rows.html" if request.headers.get("hx-request") else "queue.html"
-    return render(request, template, rows=rows, total=total, f=f, pages=pages, oblasts=oblasts(),
-                  districts=districts, sorts=list(SORTS))
+
+    def build() -> tuple[str, dict[str, Any]]:
+        rows, total = analytics.queue(f)
+        pages = max((total + f.per_page - 1) // f.per_page, 1)
+        districts = [c for c in analytics.region_codes if f.region and c[:2] == f.region[:2]]
+        template = "_queue_rows.html" if request.headers.get("hx-request") else "queue.html"
+        return template, {"rows": rows, "total": total, "f": f, "pages": pages, "oblasts": oblasts(),
+                          "districts": districts, "sorts": list(SORTS)}
+
+    return cached_page(request, who, f.organisation, build)
 
 
 def _process_or_404(request: Request, db: SessionDep, who: Principal, ocid: str) -> dict[str, Any]:
@@ -109,11 +139,16 @@ def process_page(ocid: str, request: Request, db: SessionDep,
                  who: Annotated[Principal, allow("process.view")]) -> Response:
     from aiqyn.indicators.registry import REGISTRY
 
-    data = _process_or_404(request, db, who, ocid)
+    owner = organisation_subject(db, who)
     cases = db.execute(select(Case).where(Case.ocid == ocid).order_by(Case.id)).scalars().all()
     if who.organisation_id is not None:
         cases = [c for c in cases if c.organisation_id == who.organisation_id]
-    return render(request, "process.html", p=data, proc=data["process"], indicators=REGISTRY, cases=cases)
+
+    def build() -> tuple[str, dict[str, Any]]:
+        data = _process_or_404(request, db, who, ocid)
+        return "process.html", {"p": data, "proc": data["process"], "indicators": REGISTRY}
+
+    return cached_page(request, who, owner, build, list(cases))
 
 
 @router.get("/parties/{subject_id}", response_class=HTMLResponse)
