@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -280,6 +281,22 @@ def test_r055_bids_in_fixed_increments(store: Path) -> None:
     assert ring <= set(flags(store, "R055", "tenderer"))
     assert not {org(k)["id"] for k in ("Сам-А", "Сам-Б", "Сам-В")} & set(flags(store, "R055", "tenderer"))
 
+
+
+def test_r055_probability_alone_flags_the_tender_but_names_no_firm(store: Path, tmp_path: Path) -> None:
+    """With `min_probability = 0` every tender with enough bids is flagged by the model; only a tender in fixed
+    increments names its tenderers (the probability scores the bids as a whole, not a firm's part in them)."""
+    db = tmp_path / "copy.duckdb"
+    shutil.copy(store, db)
+    settings = write(tmp_path / "settings.toml", "[R055]\nmin_probability = 0.0\n")
+    res = run_cli(["flags", "run", "--db", db, "--only", "R055", "--settings", settings, "--quiet"])
+    assert res.code == 0 and res.exception is None, res.output
+    got = flags(db, "R055")
+    assert {"r055-pos", "r055-neg"} <= set(got)
+    assert got["r055-neg"][1]["fixed_increments"] is False and got["r055-pos"][1]["fixed_increments"] is True
+    tenderers = set(flags(db, "R055", "tenderer"))
+    assert {org(k)["id"] for k in ("Кольцо-А", "Кольцо-Б", "Кольцо-В")} <= tenderers
+    assert not {org(k)["id"] for k in ("Сам-А", "Сам-Б", "Сам-В")} & tenderers
 
 def test_kz002_splitting(store: Path) -> None:
     got = flags(store, "KZ002")

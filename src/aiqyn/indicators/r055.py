@@ -119,11 +119,13 @@ patterned AS (
   WHERE max_gap - min_gap <= greatest(CAST($gap_tolerance AS DOUBLE) * lowest, 0.01)
      OR sc.probability >= $min_probability
 ),
+-- a firm is named for a concrete pattern of its own bid (fixed increments), not for the tender's probability
+-- alone: the model scores the tender's bid distribution, which says nothing of which bidder took part in a scheme
 flagged_tenderers AS (
   SELECT DISTINCT f.ocid, t.party_id
   FROM patterned f JOIN priced b ON b.ocid = f.ocid AND b.currency = f.currency
     JOIN bid_tenderers t ON t.ocid = b.ocid AND t.bid_position = b.position
-  WHERE t.party_id IS NOT NULL
+  WHERE t.party_id IS NOT NULL AND f.fixed_increments
 )""",
     select="""SELECT 'process' AS subject_type, ocid AS subject_id, max(probability) AS value,
   to_json({'currency': min(currency), 'bids': min(n), 'lowest': min(lowest), 'highest': min(highest),
@@ -148,8 +150,9 @@ of the pattern. The bid-rigging screens of the same bids (N, CV, SPD, DIFFP, RD,
 KSTEST, TIES; docs/collusion.md) and the place of the winner's bid (whether it is the lowest, its rank) feed the
 collusion model (the model shipped with Aiqyn, or the file `model`), computed inside the query: the tender is
 also flagged when the model's calibrated probability of bid rigging reaches `min_probability`. The flag's value
-is that probability. The tenderers of the flagged tender's bids are flagged too, with the number of flagged
-tenders they bid in. Processes whose procurement method details do not compare prices are skipped.""",
+is that probability. The tenderers of a tender whose bids are in fixed increments are flagged too, with the
+number of such tenders they bid in; a tender flagged by the probability alone names no firm. Processes whose
+procurement method details do not compare prices are skipped.""",
     example="""Three bids of 1,000,000, 1,030,000 and 1,060,000 tenge (gaps of 30,000 each), or of 500,000.00,
 500,000.01 and 500,000.02: flagged. Bids of 1,000,000, 1,030,000 and 1,100,000: not flagged.""",
     why="""Independent bidders price from their own costs, so the distances between their bids are irregular.
@@ -159,10 +162,11 @@ percentage, or one tiyn above the previous bid), which leaves the bids in fixed 
 distribution of bids (coefficient of variation, difference between the two lowest bids) detect cartels in
 procurement data (Imhof; Huber and Imhof).""",
     output="""The process (`OCID`) gets the model's calibrated probability of bid rigging; each tenderer of its bids
-(`Tenderer`) gets the number of flagged tenders it bid in. Evidence: the currency, the number of bids, the lowest
-and highest bids, the gap, the screens (CV, DIFFP, SPD, RD, KURT, SKEW, KSTEST, TIES), whether the winner gave
-the lowest bid, whether the bids are in fixed increments, the probability, `min_probability`, the model's own
-threshold and the tolerance used; for a tenderer, the processes.""",
+(`Tenderer`) of a tender whose bids are in fixed increments gets the number of such tenders it bid in (a tender
+flagged by the probability alone names no firm: the model scores the tender's bids as a whole). Evidence: the
+currency, the number of bids, the lowest and highest bids, the gap, the screens (CV, DIFFP, SPD, RD, KURT, SKEW,
+KSTEST, TIES), whether the winner gave the lowest bid, whether the bids are in fixed increments, the probability,
+`min_probability`, the model's own threshold and the tolerance used; for a tenderer, the processes.""",
     sources=(
         Source("OECD (2009), Guidelines for fighting bid rigging in public procurement: suspicious pricing "
                "patterns", "https://www.oecd.org/competition/cartels/42851044.pdf"),
