@@ -120,28 +120,34 @@ def screen_ctes(source: str, keys: tuple[str, ...], prefix: str = "") -> str:
     the R055 indicator (and so on Spark)."""
     k = ", ".join(keys)
     w = f"PARTITION BY {k}"
-    return f"""{prefix}ranked AS (
-    SELECT {k}, amount,
+    # Moments of the bids' distances above the lowest bid (d), not of the bids themselves: bids a tiyn apart
+    # around 500,000 make sum-of-squares variance ill-conditioned (engines then differ at 1e-8); the
+    # distances are exact (close floats subtract exactly) and the screens are shift-invariant.
+    return f"""{prefix}lowest AS (
+    SELECT {k}, amount, position, min(amount) OVER ({w}) AS b1
+    FROM {source}
+),
+{prefix}ranked AS (
+    SELECT {k}, amount, b1, amount - b1 AS d,
            CAST(row_number() OVER ({w} ORDER BY amount, position) AS DOUBLE) AS i,
            CAST(count(*) OVER ({w}) AS DOUBLE) AS n,
-           avg(amount) OVER ({w}) AS m,
-           stddev_samp(amount) OVER ({w}) AS s,
-           min(amount) OVER ({w}) AS b1,
+           avg(amount - b1) OVER ({w}) AS md,
+           stddev_samp(amount - b1) OVER ({w}) AS s,
            max(amount) OVER ({w}) AS bn,
            count(*) OVER ({w}, amount) AS same_amount
-    FROM {source}
+    FROM {prefix}lowest
 ),
 {prefix}scaled AS (
     SELECT *,
-           CASE WHEN s > 0 THEN (amount - m) / s END AS z,
-           CASE WHEN bn > b1 THEN (amount - b1) / (bn - b1) END AS u
+           CASE WHEN s > 0 THEN (d - md) / s END AS z,
+           CASE WHEN bn > b1 THEN d / (bn - b1) END AS u
     FROM {prefix}ranked
 ),
 {prefix}agg AS (
     SELECT {k},
-           max(n) AS n, max(m) AS m, max(s) AS s, max(b1) AS b1, max(bn) AS bn,
+           max(n) AS n, max(b1 + md) AS m, max(s) AS s, max(b1) AS b1, max(bn) AS bn,
            max(CASE WHEN i = 2 THEN amount END) AS b2,
-           stddev_samp(CASE WHEN i > 1 THEN amount END) AS s_losing,
+           stddev_samp(CASE WHEN i > 1 THEN d END) AS s_losing,
            sum(z * z * z) AS sum_z3, sum(z * z * z * z) AS sum_z4,
            max(greatest(i / n - u, u - (i - 1) / n)) AS ks,
            avg(CASE WHEN same_amount > 1 THEN 1.0 ELSE 0.0 END) AS ties
