@@ -24,6 +24,7 @@ import duckdb
 
 from aiqyn.conflicts.registers import (
     FieldError,
+    ImportResult,
     RegisterFileError,
     Reject,
     _records,
@@ -58,14 +59,6 @@ class Rules:
             raise ValueError("deadline_days must be >= 0")
         if self.trigger not in TRIGGERS:
             raise ValueError(f"trigger must be one of {', '.join(TRIGGERS)}")
-
-
-@dataclass
-class ImportResult:
-    kind: str
-    path: str
-    imported: int = 0
-    rejects: list[Reject] = field(default_factory=list)
 
 
 def is_head(position: str | None) -> bool:

@@ -43,6 +43,15 @@ def _has_index(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(rows[0][0]) and bool(con.execute("SELECT 1 FROM region_index LIMIT 1").fetchall())
 
 
+
+def _open_index(db: Path) -> duckdb.DuckDBPyConnection:
+    """The store, read-only, for a command that reads the regional index; a clear error when it has none."""
+    con = _open(db, read_only=True)
+    if not _has_index(con):
+        con.close()
+        _fail("no region_index in the store: run `aiqyn index compute` first")
+    return con
+
 def _check_level(level: str) -> None:
     if level not in LEVELS:
         _fail(f"--level {level!r}: expected region or district")
@@ -173,10 +182,8 @@ def show_command(
     _check_level(level)
     if quarter and not period:
         _fail("--quarter needs --period YEAR")
-    con = _open(db, read_only=True)
+    con = _open_index(db)
     try:
-        if not _has_index(con):
-            _fail("no region_index in the store: run `aiqyn index compute` first")
         query = sc.duck_query(con)
         period = sc.latest_year(query) if period is None else period
         rows = sc.ranking(query, level, period, quarter)
@@ -223,10 +230,8 @@ def trend_command(
     from aiqyn.regions.maps import trend_png
 
     _check_level(level)
-    con = _open(db, read_only=True)
+    con = _open_index(db)
     try:
-        if not _has_index(con):
-            _fail("no region_index in the store: run `aiqyn index compute` first")
         query = sc.duck_query(con)
         if kato:
             known = {r["kato"] for r in query("SELECT DISTINCT kato FROM region_index WHERE level = $level",
@@ -290,10 +295,8 @@ def map_command(
     _check_level(level)
     if fmt not in ("png", "html", "both"):
         _fail(f"--format {fmt!r}: expected png, html or both")
-    con = _open(db, read_only=True)
+    con = _open_index(db)
     try:
-        if not _has_index(con):
-            _fail("no region_index in the store: run `aiqyn index compute` first")
         values = maps.index_values(con, level, period, quarter)
         if not values:
             _fail(f"no {level} in period {period}" + (f" quarter {quarter}" if quarter else ""))
@@ -343,10 +346,8 @@ def report_region(
         _fail(f"--lang {lang!r}: expected ru, kk or en")
     if quarter and not period:
         _fail("--quarter needs --period YEAR")
-    con = _open(db, read_only=True)
+    con = _open_index(db)
     try:
-        if not _has_index(con):
-            _fail("no region_index in the store: run `aiqyn index compute` first")
         query = sc.duck_query(con)
         period = sc.latest_year(query) if period is None else period
         try:
