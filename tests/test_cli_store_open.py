@@ -71,3 +71,12 @@ def test_reading_a_missing_store_says_what_to_run(tmp_path: Path, command: list[
 def test_the_store_is_usable_once_the_lock_is_gone(store: Path) -> None:
     res = run_cli(["stats", "--db", store])
     assert res.code == 0, res.output
+
+
+@pytest.mark.parametrize("command", [["index", "show"], ["index", "trend"], ["index", "map"],
+                                     ["report", "region", "630000000"]], ids=" ".join)
+def test_reading_an_index_that_was_never_computed(store: Path, tmp_path: Path, command: list[str]) -> None:
+    res = run_cli([*command, "--db", store, *(["--out", tmp_path / "out"] if command[1] != "show" else [])])
+    assert res.exception is None, f"{command}: {res.exception!r}"
+    assert res.code == 2, res.output
+    assert "no region_index in the store: run `aiqyn index compute` first" in res.stderr
