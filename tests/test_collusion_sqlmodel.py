@@ -54,10 +54,14 @@ def test_shipped_model_as_sql_gives_its_probabilities(tmp_path: Path) -> None:
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
 
 
-def test_a_deeper_model_as_sql(tmp_path: Path) -> None:
+def test_a_deeper_model_as_sql(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from aiqyn.collusion import model as m
+
     tables = [read_bids(bid_table(tmp_path / f"{n}.csv", 90, seed=s), require_label=True)
               for n, s in (("Alpha", 1), ("Beta", 2))]
-    # A shape feature selects the within-market learner: trees of up to 15 leaves, no constraints.
+    # A shape feature selects the within-market learner: its boosted trees (more than two leaves, no
+    # constraints); a random forest, the grid's other setting, cannot be written as SQL.
+    monkeypatch.setattr(m, "MARKET_GRID", tuple(g for g in m.MARKET_GRID if g["kind"] == "hgb"))
     model = train(tables, features=(*SCREENS, "W_LOWEST", "W_RANK", "REL_LOW_MEAN", "GAP_CV"), seed=5)
     assert max(len(t[0].nodes) for t in model.trees._predictors) > 3
     feats = tender_features(tables[0].bids)

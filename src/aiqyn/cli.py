@@ -196,6 +196,10 @@ def generate(
         "--jobs", min=1, help="Sharded layout: shards of 100,000 processes, each from its own random stream, "
         "written to releases-00000.jsonl, ... by N processes at a time; the same files whatever N (but not "
         "the data of the one-stream layout without --jobs). For large data sets (docs/spark.md).")] = None,
+    registers: Annotated[bool, typer.Option(
+        "--registers/--no-registers", help="Also write the registers of officials, relatives, companies and "
+        "meetings and the public-control files (queues, offences, statements). They read every release again in "
+        "one process; --no-registers leaves them out of large runs (the unreliable-suppliers register stays).")] = True,
 ) -> None:
     """Generate a realistic, Kazakhstan-like data set with planted corruption schemes.
 
@@ -226,7 +230,7 @@ def generate(
     with Progress(TextColumn("[bold]generate"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,}"),
                   TimeElapsedColumn(), console=err, disable=not show) as progress:
         task = progress.add_task("generate", total=tenders)
-        truth = run(out, tenders, seed, rates, gzip_output=gz, jobs=jobs,
+        truth = run(out, tenders, seed, rates, gzip_output=gz, jobs=jobs, registers=registers,
                     progress=lambda n: progress.update(task, completed=n))
     seconds = time.monotonic() - started
     planted = ", ".join(f"{name} {len(s['processes']):,}" for name, s in truth["schemes"].items())

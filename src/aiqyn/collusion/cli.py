@@ -16,7 +16,7 @@ from rich.table import Table
 from aiqyn.console import fail as _fail
 
 app = typer.Typer(help="Bid-rigging screens and the collusion model (bid tables as CSV: Tender,Bid_value,"
-                  "[Winner],[Competitors],[Lot]).", no_args_is_help=True)
+                  "[Winner],[Competitors],[Lot],[Category],[Estimate]).", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
 
@@ -24,8 +24,8 @@ DEFAULT_MODEL = "default.skops"
 FeaturesOption = Annotated[str, typer.Option(
     "--features", help="Feature set: 'screens' (the bids and winner of each tender; transfers better between "
     "countries), 'all' (adds pair and group features, which need bidder ids: Competitors) or 'full' (adds the "
-    "bids' shape, the tender's size and the bidders' history in the training tenders: for use within one "
-    "market).")]
+    "bids' shape, the tender's size, the bidders' history in the training tenders and, where the table has "
+    "them, the bids against the Estimate and the Category of works: for use within one market).")]
 
 
 def _feature_set(name: str) -> tuple[str, ...]:
@@ -125,7 +125,8 @@ def train(
 
 @app.command()
 def predict(
-    bids: Annotated[Path, typer.Argument(help="A bid table: Tender,Bid_value and optionally Winner,Competitors,Lot.")],
+    bids: Annotated[Path, typer.Argument(help="A bid table: Tender,Bid_value and optionally Winner,Competitors,Lot,"
+                                         "Category (kind of works),Estimate (pre-tender estimate).")],
     out: Annotated[Path, typer.Option("--out", help="Where to write Tender,probability,label (CSV).")],
     model: Annotated[Path | None, typer.Option(
         "--model", help="A model from `collusion train`; the shipped default model when omitted.")] = None,

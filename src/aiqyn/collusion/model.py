@@ -12,7 +12,9 @@ between data sets), with the direction of each screen fixed by theory (`DIRECTIO
 scores (5-fold, grouped by tender) calibrate it with isotonic regression, and the decision threshold
 maximises balanced accuracy on those out-of-fold probabilities; the trees are then refitted on all the
 data. The threshold is stored with the model, with the feature list, the SHA-256 of every training file,
-the library versions and the figures. Feature sets: `FEATURE_SETS`.
+the library versions and the figures. Feature sets: `FEATURE_SETS`. The within-market set (`full`) is
+learnt without constraints by boosted trees or a random forest, whichever scores better out of fold on the
+training tenders (`MARKET_GRID`).
 
 Evaluation (`evaluate`) is honest about what it tests: within a data set, 5-fold cross-validation grouped
 by tender (the lots of a tender never straddle train and test), threshold chosen inside each training
@@ -31,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import (
     accuracy_score,
@@ -56,14 +58,26 @@ SHAPE_FEATURES: tuple[str, ...] = ("LOG_MEAN", "REL_LOW_MEAN", "GAP_MAX", "GAP_C
 #: What the training tenders say of the tender's bidders (`History`): the rigged share of the tenders
 #: each bidder took part in, smoothed towards the training share, computed on training tenders only.
 HISTORY_FEATURES: tuple[str, ...] = ("H_MAX", "H_MEAN", "H_SEEN", "H_WIN")
+#: The bids against the buyer's pre-tender estimate (`estimate_features`; the table's `Estimate` column):
+#: scale-free, NaN when the estimate is unknown.
+ESTIMATE_FEATURES: tuple[str, ...] = ("E_LOW", "E_WIN", "E_MEAN", "E_BELOW")
+#: The kind of works (the table's `Category` column), a categorical feature: categories are the training
+#: data's own (a category unseen in training, or none, is missing).
+CATEGORY = "CATEGORY"
+#: At most this many categories, the most frequent in training (the trees bin a category in one of 255 bins).
+MAX_CATEGORIES = 250
 #: Every feature the model can use; a model records the ones it was trained on.
 ALL_FEATURES: tuple[str, ...] = (*SCREENS, *WINNER_FEATURES, *PAIR_FEATURES)
 #: Named feature sets: `screens` (the tender's bids and its winner) transfers better between countries;
 #: `all` adds what firms do together across tenders, which needs bidder ids and helps within a country;
-#: `full` adds the bids' shape, the tender's size and the bidders' history, for a model used within the
-#: market it was trained on (it is trained without the monotonic constraints and with deeper trees).
-FEATURE_SETS: dict[str, tuple[str, ...]] = {"screens": (*SCREENS, *WINNER_FEATURES), "all": ALL_FEATURES,
-                                            "full": (*ALL_FEATURES, *SHAPE_FEATURES, *HISTORY_FEATURES)}
+#: `full` adds the bids' shape, the tender's size, the bidders' history and, where the table has them, the
+#: bids against the pre-tender estimate and the kind of works, for a model used within the market it was
+#: trained on (without the monotonic constraints, with the learner chosen from `MARKET_GRID`).
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "screens": (*SCREENS, *WINNER_FEATURES), "all": ALL_FEATURES,
+    "full": (*ALL_FEATURES, *SHAPE_FEATURES, *HISTORY_FEATURES, *ESTIMATE_FEATURES, CATEGORY)}
+#: Features that select the within-market learner (`MARKET_GRID`, no monotonic constraints; `_trees`).
+MARKET_FEATURES: frozenset[str] = frozenset((*SHAPE_FEATURES, *HISTORY_FEATURES, *ESTIMATE_FEATURES, CATEGORY))
 DEFAULT_FEATURES: tuple[str, ...] = FEATURE_SETS["screens"]
 #: The direction the theory gives each feature (+1: higher means more likely rigged, -1: lower does; 0:
 #: no constraint), enforced on the trees (monotonic constraints): cover bids sit close together (low CV,
@@ -99,6 +113,42 @@ def shape_features(bids: pd.DataFrame) -> pd.DataFrame:
     out["DISTINCT"] = g.nunique() / g.size()
     out["W_REL_MEAN"] = b[b["winner"] == 1].groupby(TENDER)["rel_mean"].min()
     return out.replace([np.inf, -np.inf], np.nan)
+
+
+def estimate_features(bids: pd.DataFrame) -> pd.DataFrame:
+    """`ESTIMATE_FEATURES` of each tender (index dataset, tender, lot), from the tender's pre-tender estimate
+    e (the bids' `estimate` column, one value per tender): E_LOW the lowest bid over e, E_WIN the winning bid
+    over e (NaN when the winner is unknown), E_MEAN the mean bid over e, E_BELOW the share of the bids at or
+    under e. All NaN when the estimate is unknown (no `estimate` column, or an empty cell)."""
+    keys = bids[TENDER].drop_duplicates().set_index(TENDER).index
+    out = pd.DataFrame(index=keys, columns=list(ESTIMATE_FEATURES), dtype="float64")
+    if "estimate" not in bids.columns or bids["estimate"].isna().all():
+        return out
+    b = bids[bids["estimate"].notna()]
+    b = b.assign(rel=b["amount"] / b["estimate"], below=(b["amount"] <= b["estimate"]).astype(float))
+    g = b.groupby(TENDER)
+    found = pd.DataFrame({"E_LOW": g["rel"].min(), "E_MEAN": g["rel"].mean(), "E_BELOW": g["below"].mean()})
+    found["E_WIN"] = b[b["winner"] == 1].groupby(TENDER)["rel"].min()
+    out.loc[found.index, list(ESTIMATE_FEATURES)] = found[list(ESTIMATE_FEATURES)].to_numpy()
+    return out
+
+
+def categories_of(x: pd.Series) -> list[str]:
+    """The categories a model learns from training rows: the `MAX_CATEGORIES` most frequent non-empty ones,
+    sorted."""
+    seen = x[x.astype(str) != ""].astype(str).value_counts()
+    return sorted(seen.index[:MAX_CATEGORIES])
+
+
+def encode(x: pd.DataFrame, categories: Sequence[str]) -> pd.DataFrame:
+    """`x` with `CATEGORY` replaced by the index of its category in `categories` (a float; NaN when the
+    tender has no category or one not in `categories`), as the trees read it."""
+    if CATEGORY not in x.columns:
+        return x
+    codes = {c: float(i) for i, c in enumerate(categories)}
+    out = x.copy()
+    out[CATEGORY] = x[CATEGORY].astype(str).map(codes).astype("float64")
+    return out
 
 
 @dataclass
@@ -164,8 +214,9 @@ def with_history(feats: pd.DataFrame, bids: pd.DataFrame, train: pd.Index, apply
 
 
 def tender_features(bids: pd.DataFrame) -> pd.DataFrame:
-    """One row per (dataset, tender, lot): `ALL_FEATURES` and `SHAPE_FEATURES`, plus `label` (NaN when
-    unlabelled). `HISTORY_FEATURES` depend on training labels and are added by `with_history`."""
+    """One row per (dataset, tender, lot): `ALL_FEATURES`, `SHAPE_FEATURES`, `ESTIMATE_FEATURES` and
+    `CATEGORY` (text, '' when unknown), plus `label` (NaN when unlabelled). `HISTORY_FEATURES` depend on
+    training labels and are added by `with_history`."""
     sc = screens(bids, key=tuple(TENDER))
     out = sc.copy()
     b = bids.assign(rank=bids.groupby(TENDER)["amount"].rank(method="min"))
@@ -177,20 +228,50 @@ def tender_features(bids: pd.DataFrame) -> pd.DataFrame:
     out["W_LOWEST"] = np.where(known, (w["w_amount"] <= lowest).astype(float), np.nan)
     n = out["N"].astype(float)
     out["W_RANK"] = np.where(known & (n > 1), (w["w_rank"] - 1) / (n - 1).where(n > 1), np.nan)
-    out = out.join(tender_pair_features(bids)).join(shape_features(bids))
+    out = out.join(tender_pair_features(bids)).join(shape_features(bids)).join(estimate_features(bids))
+    category = bids["category"] if "category" in bids.columns else pd.Series("", index=bids.index)
+    out[CATEGORY] = category.astype(str).groupby([bids[c] for c in TENDER]).first().reindex(out.index).fillna("")
     for c in HISTORY_FEATURES:
         out[c] = np.nan
     out["label"] = bids.groupby(TENDER)["label"].max().reindex(out.index)
     return out
 
 
-def _trees(seed: int, columns: Sequence[str]) -> HistGradientBoostingClassifier:
-    if any(c in SHAPE_FEATURES or c in HISTORY_FEATURES for c in columns):
-        # The within-market model (`full`): trees of up to 15 leaves, no constraints; a market's own
-        # interactions (its sizes, its firms) are what it must learn.
+#: Settings of the within-market trees (`full`) tried inside every training set: `fit_calibrated` keeps the
+#: one whose out-of-fold scores on the training tenders have the highest ROC AUC (so in `evaluate` the choice
+#: is nested in each training fold and never sees the test fold).
+#: A setting is the learner's `kind` and its parameters: "hgb" gradient-boosted trees (no constraints) or "rf"
+#: a random forest (docs/collusion.md, "What lifted what", for the settings tried).
+MARKET_GRID: tuple[dict[str, Any], ...] = (
+    {"kind": "hgb", "max_leaf_nodes": 4, "learning_rate": 0.05, "max_iter": 200, "min_samples_leaf": 5},
+    {"kind": "rf", "n_estimators": 300, "min_samples_leaf": 2, "max_features": 0.5},
+)
+
+
+def _market(columns: Sequence[str]) -> bool:
+    return any(c in MARKET_FEATURES for c in columns)
+
+
+def _market_learner(seed: int, columns: Sequence[str], params: dict[str, Any]) -> Any:
+    """The within-market learner of one `MARKET_GRID` setting. The random forest reads the category's code as
+    a number (its splits group codes by order); the boosted trees as a category."""
+    kind = params.get("kind", "hgb")
+    own = {k: v for k, v in params.items() if k != "kind"}
+    if kind == "hgb":
         return HistGradientBoostingClassifier(
-            learning_rate=0.05, max_iter=300, max_leaf_nodes=15, min_samples_leaf=10, l2_regularization=1.0,
+            **{"l2_regularization": 1.0, **own},
+            categorical_features=[c == CATEGORY for c in columns] if CATEGORY in columns else None,
             random_state=seed)
+    if kind == "rf":
+        return RandomForestClassifier(**{"n_estimators": 300, "n_jobs": 1, **own}, random_state=seed)
+    raise ValueError(f"unknown learner {kind!r}")
+
+
+def _trees(seed: int, columns: Sequence[str], params: dict[str, Any] | None = None) -> Any:
+    if _market(columns):
+        # The within-market model (`full`): deeper trees (`MARKET_GRID`), no constraints; a market's own
+        # interactions (its sizes, its firms, its kinds of works) are what it must learn.
+        return _market_learner(seed, columns, params or MARKET_GRID[0])
     # Stumps (two leaves): an additive model, one monotone step function per feature. Deeper trees learn
     # interactions peculiar to one country and transfer worse (docs/collusion.md).
     return HistGradientBoostingClassifier(
@@ -207,21 +288,30 @@ def weights(index: pd.Index, y: np.ndarray) -> np.ndarray:
     return np.asarray(w / w.mean())
 
 
-def _fit(x: pd.DataFrame, y: np.ndarray, seed: int) -> tuple[HistGradientBoostingClassifier, list[str]]:
+def _varying(x: pd.DataFrame) -> list[str]:
+    return [c for c in x.columns if x[c].nunique() > 1]
+
+
+def _fit(x: pd.DataFrame, y: np.ndarray, seed: int, params: dict[str, Any] | None = None,
+         ) -> tuple[Any, list[str], list[str]]:
     """Trees over the columns that vary in `x` (a feature the training tables cannot give is all missing,
-    and trees cannot bin a column without values)."""
-    columns = [c for c in x.columns if x[c].nunique() > 1]
+    and trees cannot bin a column without values), and the categories learnt (`categories_of`)."""
+    categories = categories_of(x[CATEGORY]) if CATEGORY in x.columns else []
+    x = encode(x, categories)
+    columns = _varying(x)
     if not columns:
         raise ValueError("no feature varies in the training data")
     # One thread: OpenMP over two busy cores makes these small fits a hundred times slower, not faster.
     with threadpool_limits(1):
-        trees = _trees(seed, columns).fit(x[columns], y, sample_weight=weights(x.index, y))
-    return trees, columns
+        trees = _trees(seed, columns, params).fit(x[columns], y, sample_weight=weights(x.index, y))
+    return trees, columns, categories
 
 
-def _raw(trees: HistGradientBoostingClassifier, columns: Sequence[str], x: pd.DataFrame) -> np.ndarray:
+def _raw(trees: Any, columns: Sequence[str], x: pd.DataFrame,
+         categories: Sequence[str] = ()) -> np.ndarray:
+    x = encode(x[list(columns)], categories)
     with threadpool_limits(1):
-        return np.asarray(trees.predict_proba(x[list(columns)])[:, 1])
+        return np.asarray(trees.predict_proba(x)[:, 1])
 
 
 def best_threshold(y: np.ndarray, p: np.ndarray) -> float:
@@ -241,35 +331,50 @@ class Fitted:
     """Trees fitted on all the training tenders, the isotonic map from their scores to probabilities
     (fitted on out-of-fold scores), and the threshold (chosen on the out-of-fold probabilities)."""
 
-    trees: HistGradientBoostingClassifier
+    trees: Any  # HistGradientBoostingClassifier; `full` models: also RandomForestClassifier
     columns: list[str]
     calibrator: IsotonicRegression
     threshold: float
     oof: np.ndarray
+    categories: list[str] = field(default_factory=list)
+    #: The `MARKET_GRID` setting kept (None: the fixed learner of the other feature sets).
+    params: dict[str, Any] | None = None
 
     def proba(self, x: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.calibrator.predict(_raw(self.trees, self.columns, x)))
+        return np.asarray(self.calibrator.predict(_raw(self.trees, self.columns, x, self.categories)))
 
 
 def fit_calibrated(x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, seed: int, folds: int = 5) -> Fitted:
     """Out-of-fold scores (k-fold grouped by tender) -> isotonic calibration and threshold; then the trees
-    again on everything. The probabilities are calibrated to the training data's share of rigged tenders."""
+    again on everything. The probabilities are calibrated to the training data's share of rigged tenders.
+    The within-market trees try every `MARKET_GRID` setting on the same folds and keep the one with the best
+    out-of-fold ROC AUC (the first on a tie)."""
     k = max(2, min(folds, int(np.bincount(y, minlength=2).min())))
-    raw = np.full(len(y), np.nan)
-    for tr, te in StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y, groups):
-        trees, columns = _fit(x.iloc[tr], y[tr], seed)
-        raw[te] = _raw(trees, columns, x.iloc[te])
+    splits = list(StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y, groups))
+    varying = _varying(encode(x, categories_of(x[CATEGORY]) if CATEGORY in x.columns else []))
+    grid: tuple[dict[str, Any] | None, ...] = MARKET_GRID if _market(varying) else (None,)
+    best: tuple[float, np.ndarray, dict[str, Any] | None] | None = None
+    for params in grid:
+        raw = np.full(len(y), np.nan)
+        for tr, te in splits:
+            trees, columns, categories = _fit(x.iloc[tr], y[tr], seed, params)
+            raw[te] = _raw(trees, columns, x.iloc[te], categories)
+        auc = float(roc_auc_score(y, raw)) if len(grid) > 1 else 0.0
+        if best is None or auc > best[0]:
+            best = (auc, raw, params)
+    assert best is not None
+    _, raw, params = best
     iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(raw, y)
     oof = np.asarray(iso.predict(raw))
-    trees, columns = _fit(x, y, seed)
-    return Fitted(trees, columns, iso, best_threshold(y, oof), oof)
+    trees, columns, categories = _fit(x, y, seed, params)
+    return Fitted(trees, columns, iso, best_threshold(y, oof), oof, categories, params)
 
 
 @dataclass
 class CollusionModel:
     """A fitted classifier with everything needed to use and to audit it."""
 
-    trees: HistGradientBoostingClassifier
+    trees: Any  # HistGradientBoostingClassifier; `full` models: also RandomForestClassifier
     columns: list[str]
     calibrator: IsotonicRegression
     features: list[str]
@@ -281,6 +386,8 @@ class CollusionModel:
     format: str = FORMAT
     #: The bidders' history (`History.rates`, `History.prior`) when the model uses `HISTORY_FEATURES`.
     history: dict[str, Any] = field(default_factory=dict)
+    #: The categories of works learnt (`CATEGORY`), in the order of their codes in the trees.
+    categories: list[str] = field(default_factory=list)
 
     def features_of(self, bids: pd.DataFrame) -> pd.DataFrame:
         """`tender_features` of `bids`, with the history features when the model uses them (bidders
@@ -294,7 +401,7 @@ class CollusionModel:
 
     def predict(self, feats: pd.DataFrame) -> pd.DataFrame:
         """probability (calibrated) and label (1 = rigged at the model's threshold) of each tender row."""
-        p = np.asarray(self.calibrator.predict(_raw(self.trees, self.columns, feats)))
+        p = np.asarray(self.calibrator.predict(_raw(self.trees, self.columns, feats, self.categories)))
         return pd.DataFrame({"probability": p, "label": (p >= self.threshold).astype(int)}, index=feats.index)
 
 
@@ -322,8 +429,9 @@ def train(tables: list[BidTable], features: Sequence[str] = DEFAULT_FEATURES, se
                  "rigged": int(t.bids.groupby(["tender", "lot"])["label"].max().sum())} for t in tables]
     return CollusionModel(
         trees=f.trees, columns=f.columns, calibrator=f.calibrator, features=list(features),
-        threshold=f.threshold, seed=seed,
-        training=training, metrics={"out_of_fold": scores(y, f.oof, f.threshold)}, history=history,
+        threshold=f.threshold, seed=seed, categories=f.categories,
+        training=training, history=history,
+        metrics={"out_of_fold": scores(y, f.oof, f.threshold), **({"trees": f.params} if f.params else {})},
         versions={"format": FORMAT, "scikit-learn": sklearn.__version__, "numpy": np.__version__,
                   "pandas": pd.__version__, "python": platform.python_version()})
 
@@ -364,13 +472,16 @@ def evaluate(tables: list[BidTable], features: Sequence[str] = DEFAULT_FEATURES,
             continue
         p = np.full(len(y), np.nan)
         pred = np.zeros(len(y), dtype=int)
+        chosen: list[dict[str, Any]] = []
         for tr, te in StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y, groups):
             if hist:  # the bidders' history from the training folds' labels only
                 x = with_history(feats.loc[x.index], bids_of[name], x.index[tr], x.index[te], seed)[list(features)]
             f = fit_calibrated(x.iloc[tr], y[tr], groups[tr], seed)
             p[te] = f.proba(x.iloc[te])
             pred[te] = (p[te] >= f.threshold).astype(int)
-        rows.append({"setting": "within", "test": name, "train": name, "folds": k, **_scores_of(y, p, pred)})
+            chosen += [f.params] if f.params else []
+        rows.append({"setting": "within", "test": name, "train": name, "folds": k, **_scores_of(y, p, pred),
+                     **({"trees": chosen} if chosen else {})})
     if cross_country and len(per) > 1:
         for name, test in per.items():
             others = [n for n in per if n != name]
@@ -388,7 +499,7 @@ def evaluate(tables: list[BidTable], features: Sequence[str] = DEFAULT_FEATURES,
                 continue
             f = fit_calibrated(x, y, _groups(train_feats.loc[x.index]), seed)
             rows.append({"setting": "cross-country", "test": name, "train": "+".join(others), "folds": 0,
-                         **scores(yt, f.proba(xt), f.threshold)})
+                         **scores(yt, f.proba(xt), f.threshold), **({"trees": [f.params]} if f.params else {})})
     return rows
 
 
@@ -407,14 +518,17 @@ def save(model: CollusionModel, path: Path) -> None:
     sio.dump({"format": model.format, "trees": model.trees, "columns": model.columns,
               "calibrator": model.calibrator, "features": model.features,
               "threshold": model.threshold, "seed": model.seed, "training": model.training,
-              "metrics": model.metrics, "versions": model.versions, "history": model.history}, path)
+              "metrics": model.metrics, "versions": model.versions, "history": model.history,
+              "categories": model.categories}, path)
 
 
 def load(path: Path) -> CollusionModel:
     import skops.io as sio
 
     untrusted = sio.get_untrusted_types(file=path)
-    allowed = [t for t in untrusted if t.startswith(("sklearn.", "numpy.", "builtins."))]
+    # functools.partial: the trees' preprocessing of a categorical feature is a partial of
+    # sklearn.utils.validation.check_array; the function inside a partial is listed (and checked) on its own.
+    allowed = [t for t in untrusted if t.startswith(("sklearn.", "numpy.", "builtins.")) or t == "functools.partial"]
     unknown = sorted(set(untrusted) - set(allowed))
     if unknown:
         raise ValueError(f"{path}: the model file holds unexpected types {', '.join(unknown)}; not loading it")
@@ -425,4 +539,5 @@ def load(path: Path) -> CollusionModel:
                           features=list(d["features"]),
                           threshold=float(d["threshold"]), seed=int(d["seed"]), training=list(d["training"]),
                           metrics=dict(d["metrics"]),
-                          versions=dict(d["versions"]), history=dict(d.get("history") or {}))
+                          versions=dict(d["versions"]), history=dict(d.get("history") or {}),
+                          categories=[str(c) for c in d.get("categories") or []])

@@ -32,10 +32,10 @@ and, through sqlglot, on Spark); a test checks that the two agree on the same bi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: The screens, in the order of the output columns.
 SCREENS: tuple[str, ...] = ("N", "CV", "SPD", "DIFFP", "RD", "RDNOR", "RDALT", "KURT", "SKEW", "KSTEST", "TIES")
@@ -48,6 +48,9 @@ def screens(bids: pd.DataFrame, key: tuple[str, ...] = KEY, value: str = "amount
     `bids` holds one row per bid, with the key columns and a positive `value`. Vectorised: no Python loop
     over tenders, so a million bids take seconds.
     """
+    import numpy as np  # here, not at the top: the indicators import this module for its SQL only
+    import pandas as pd
+
     keys = list(key)
     df = bids[[*keys, value]].rename(columns={value: "x"}).copy()
     df["x"] = df["x"].astype("float64")

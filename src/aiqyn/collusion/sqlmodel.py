@@ -51,6 +51,8 @@ def _tree(nodes: Any, i: int, cols: list[str]) -> str:
 
 def raw_score_sql(model: CollusionModel, columns: Mapping[str, str]) -> str:
     """The trees' raw score (log-odds) as SQL; `columns` maps each model column to an SQL expression."""
+    if not hasattr(model.trees, "_predictors"):
+        raise ValueError(f"only gradient-boosted trees can be written as SQL, not {type(model.trees).__name__}")
     missing = [c for c in model.columns if c not in columns]
     if missing:
         raise ValueError(f"no SQL expression for the model's feature(s) {', '.join(missing)}")

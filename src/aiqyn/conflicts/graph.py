@@ -24,14 +24,16 @@ import json
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import networkx as nx
 
 from aiqyn.conflicts.normalize import address_key, phone_key
 from aiqyn.conflicts.registers import ensure_register_tables, insert_rows
 from aiqyn.store.schema import SCHEMA
+
+if TYPE_CHECKING:  # networkx is imported where a graph is built: `flags run` reads only CODES (0.2 s of import)
+    import networkx as nx
 
 PERSONAL = ("founder", "director", "relative")
 CODES = {
@@ -48,6 +50,8 @@ def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 def build_graph(con: duckdb.DuckDBPyConnection) -> nx.MultiGraph:
     """The affiliation graph of the registers, the resolution's matches and the store's parties."""
+    import networkx as nx
+
     ensure_register_tables(con)
     g = nx.MultiGraph()
     for iin, name, org, kind, position in con.execute(
@@ -130,6 +134,8 @@ class FlagsResult:
 def personal_graph(g: nx.MultiGraph) -> nx.Graph:
     """The people and organisations linked by founder, director and relative edges only (a copy, so that paths
     are searched in the neighbourhood of a company, not over the whole graph)."""
+    import networkx as nx
+
     h = nx.Graph()
     h.add_edges_from((a, b) for a, b, kind in g.edges(data="kind") if kind in PERSONAL)
     return h
@@ -139,6 +145,8 @@ def _personal_paths(g: nx.MultiGraph, personal: nx.Graph, company: str) -> dict[
     """official node -> the shortest path company -> ... -> official over personal edges (at most 2 steps)."""
     if company not in personal:
         return {}
+    import networkx as nx
+
     paths = nx.single_source_shortest_path(personal, company, cutoff=2)
     return {n: p for n, p in paths.items() if g.nodes[n].get("kind") == "official"}
 

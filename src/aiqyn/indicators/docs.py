@@ -198,7 +198,9 @@ def index() -> str:
         "second-lowest bid ratios and their quartiles, the winners and buyers of Kazakhstan's flags) is computed "
         "once into a temporary table, and an indicator with statistics (quartiles, fences) computes its flags and "
         "its statistics in one statement. The flags are those of each query run alone "
-        "(`tests/test_indicators_shared.py`); the time of each step is in bench/README.md.",
+        "(`tests/test_indicators_shared.py`); the time of each step is in bench/README.md. A run imports no "
+        "heavy library: R055 reads its collusion model's SQL from a cache (docs/collusion.md), not from the model "
+        "file (`tests/test_indicators_rerun.py`).",
         "",
     ]
     return "\n".join(out)

@@ -9,7 +9,11 @@ indicator stays one relational query on DuckDB and on Spark. The screens and the
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from functools import lru_cache
+from importlib import metadata, util
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +21,7 @@ from pydantic import field_validator
 
 from aiqyn.collusion.screens import SCREENS, screen_ctes
 from aiqyn.indicators.base import BaseParams, Indicator, Source
-from aiqyn.indicators.sql import PRICE_COMPARISON, PROCS, SUBMITTED, org_key
+from aiqyn.indicators.sql import PARTY_KEYS, PRICE_COMPARISON, PROCS, SUBMITTED, org_id
 
 
 class Params(BaseParams):
@@ -43,16 +47,77 @@ class Params(BaseParams):
         return value
 
 
-@lru_cache(maxsize=4)
-def _model_sql(path: str) -> dict[str, str]:
-    from aiqyn.collusion import model as m
+def cache_dir() -> Path:
+    """Where the collusion model's SQL is cached: AIQYN_CACHE_DIR, else $XDG_CACHE_HOME/aiqyn, else
+    ~/.cache/aiqyn."""
+    configured = os.environ.get("AIQYN_CACHE_DIR")
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "aiqyn"
+
+
+def _model_file(path: str) -> Path:
+    if path:
+        return Path(path)
     from aiqyn.collusion.cli import default_model_path
+
+    return default_model_path()
+
+
+def _columns() -> dict[str, str]:
+    return {c: f'r055_x."{c}"' for c in (*SCREENS, "W_LOWEST", "W_RANK")}
+
+
+def _cache_key(model_file: Path) -> str:
+    """What the SQL of a model depends on: the model file, the code that loads it and writes it as SQL, the
+    version of scikit-learn that reads it, and the feature columns."""
+    digest = hashlib.sha256(model_file.read_bytes())
+    for module in ("aiqyn.collusion.model", "aiqyn.collusion.sqlmodel"):
+        spec = util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise ImportError(module)
+        digest.update(Path(spec.origin).read_bytes())
+    digest.update(metadata.version("scikit-learn").encode())
+    digest.update(json.dumps(_columns(), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _render_model(model_file: Path) -> dict[str, str]:
+    from aiqyn.collusion import model as m
     from aiqyn.collusion.sqlmodel import calibration_sql, logistic_sql, raw_score_sql
 
-    fitted = m.load(Path(path) if path else default_model_path())
-    columns = {c: f'r055_x."{c}"' for c in (*SCREENS, "W_LOWEST", "W_RANK")}
-    return {"model_raw": raw_score_sql(fitted, columns), "model_logistic": logistic_sql("raw"),
+    fitted = m.load(model_file)
+    return {"model_raw": raw_score_sql(fitted, _columns()), "model_logistic": logistic_sql("raw"),
             "model_calibration": calibration_sql(fitted, "p"), "model_threshold": f"{fitted.threshold:.16e}"}
+
+
+_PLACEHOLDERS = {"model_raw", "model_logistic", "model_calibration", "model_threshold"}
+
+
+@lru_cache(maxsize=4)
+def _model_sql(path: str) -> dict[str, str]:
+    """The model as SQL text. Loading a model file imports scikit-learn and skops (about 2 s of CPU, more than the
+    query at 100,000 processes), so the text is cached on disk (`cache_dir()`), keyed by everything it depends on
+    (`_cache_key`); a cache that cannot be read or written is only skipped."""
+    model_file = _model_file(path)
+    key = _cache_key(model_file)
+    cached = cache_dir() / f"collusion-model-sql-{key}.json"
+    try:
+        text = json.loads(cached.read_text(encoding="utf-8"))
+        if (isinstance(text, dict) and text.get("key") == key and isinstance(text.get("sql"), dict)
+                and set(text["sql"]) == _PLACEHOLDERS and all(isinstance(v, str) for v in text["sql"].values())):
+            return dict(text["sql"])
+    except (OSError, ValueError):
+        pass
+    sql = _render_model(model_file)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(f"{cached.name}.{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"key": key, "model": str(model_file), "sql": sql}), encoding="utf-8")
+        partial.replace(cached)
+    except OSError:
+        pass
+    return sql
 
 
 def _render(params: Any) -> dict[str, str]:
@@ -66,18 +131,25 @@ INDICATOR = Indicator(
     params=Params,
     tags=("collusion",),
     render=_render,
-    ctes=PROCS + """,
+    ctes=PROCS + ",\n" + PARTY_KEYS + """,
 priced AS (
   SELECT b.ocid, b.position, b.amount, b.currency
   FROM procs p JOIN bids b ON b.ocid = p.ocid
   WHERE """ + PRICE_COMPARISON + " AND " + SUBMITTED + """
     AND b.amount > 0 AND b.currency IS NOT NULL
 ),
+-- the bids of the tenders screened, those with min_bids bids or more in one currency (a third of the tenders):
+-- each tender's gaps, screens and probability read its own bids only, so the other tenders are left out first
+screened AS (
+  SELECT b.* FROM priced b JOIN (
+    SELECT ocid, currency FROM priced GROUP BY ocid, currency HAVING count(*) >= $min_bids
+  ) t ON t.ocid = b.ocid AND t.currency = b.currency
+),
 gaps AS (
   SELECT ocid, currency, position, amount,
     amount - lag(amount) OVER (PARTITION BY ocid, currency ORDER BY amount, position) AS gap,
     row_number() OVER (PARTITION BY ocid, currency ORDER BY amount, position) AS rank_
-  FROM priced
+  FROM screened
 ),
 tenders AS (
   SELECT ocid, currency, count(*) AS n, min(amount) AS lowest, max(amount) AS highest,
@@ -85,12 +157,11 @@ tenders AS (
     max(CASE WHEN rank_ = 2 THEN amount END) AS second,
     min(gap) AS min_gap, max(gap) AS max_gap
   FROM gaps GROUP BY ocid, currency
-  HAVING count(*) >= $min_bids
 ),
-""" + screen_ctes("priced", ("ocid", "currency"), prefix="r055_") + """,
+""" + screen_ctes("screened", ("ocid", "currency"), prefix="r055_") + """,
 r055_won AS (
   SELECT b.ocid, b.currency, min(b.amount) AS w_amount
-  FROM priced b JOIN bid_tenderers t ON t.ocid = b.ocid AND t.bid_position = b.position
+  FROM screened b JOIN bid_tenderers t ON t.ocid = b.ocid AND t.bid_position = b.position
     JOIN award_suppliers s ON s.ocid = t.ocid AND s.party_id = t.party_id
     JOIN awards a ON a.ocid = s.ocid AND a.position = s.award_position
   WHERE coalesce(a.status, '') NOT IN ('cancelled', 'unsuccessful')
@@ -98,7 +169,7 @@ r055_won AS (
 ),
 r055_below AS (
   SELECT w.ocid, w.currency, w.w_amount, sum(CASE WHEN b.amount < w.w_amount THEN 1 ELSE 0 END) AS below
-  FROM r055_won w JOIN priced b ON b.ocid = w.ocid AND b.currency = w.currency
+  FROM r055_won w JOIN screened b ON b.ocid = w.ocid AND b.currency = w.currency
   GROUP BY w.ocid, w.currency, w.w_amount
 ),
 r055_x AS (
@@ -140,7 +211,7 @@ FROM patterned GROUP BY ocid
 UNION ALL
 SELECT 'tenderer', id, CAST(count(DISTINCT ocid) AS DOUBLE),
   to_json({'processes': array_sort(array_distinct(array_agg(ocid)))})
-FROM (SELECT ft.ocid, """ + org_key("ft.ocid", "ft.party_id") + """ AS id FROM flagged_tenderers ft) x
+FROM """ + org_id("SELECT ft.ocid, ft.party_id FROM flagged_tenderers ft") + """ x
 GROUP BY id""",
     methodology="""The submitted bids (pending, valid or disqualified) of a tender with an amount, in one currency,
 are sorted by amount; the gaps between consecutive bids are computed. A tender with at least `min_bids` such
