@@ -174,3 +174,30 @@ def test_sharded_layout_is_the_same_whatever_the_jobs(tmp_path):
     assert not list(outs[1].glob("releases-*")) and (outs[1] / "releases.jsonl").exists()
     with pytest.raises(ValueError, match="jobs"):
         generate(tmp_path / "bad", 10, seed=1, jobs=0)
+
+
+def test_no_registers_writes_the_same_releases_and_only_the_unreliable_register(tmp_path):
+    """`--no-registers` (large runs): the same releases and truth of the schemes, the unreliable-suppliers register,
+    and none of the other registers or public-control files, not even a stale one from an earlier run."""
+    from typer.testing import CliRunner
+
+    from aiqyn.cli import app
+    from aiqyn.generate.generator import REGISTER_FILES
+
+    full, bare = tmp_path / "full", tmp_path / "bare"
+    generate(full, 400, seed=4, jobs=1, shard_size=200)
+    assert all((full / name).exists() for name in REGISTER_FILES)
+    bare.mkdir()
+    (bare / "officials.csv").write_text("stale\n", encoding="utf-8")
+    generate(bare, 400, seed=4, jobs=1, shard_size=200, registers=False)
+    shards = ["releases-00000.jsonl", "releases-00001.jsonl"]
+    assert sorted(p.name for p in bare.iterdir()) == [*shards, "truth.json", "unreliable_suppliers.csv"]
+    for name in [*shards, "unreliable_suppliers.csv"]:
+        assert (bare / name).read_bytes() == (full / name).read_bytes(), name
+    truth_full, truth_bare = (json.loads((d / "truth.json").read_text()) for d in (full, bare))
+    assert truth_bare["schemes"] == truth_full["schemes"] and "registers" not in truth_bare
+    # the command line's switch
+    cli = tmp_path / "cli"
+    result = CliRunner().invoke(app, ["generate", "--tenders", "50", "--out", str(cli), "--no-registers"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in cli.iterdir()) == ["releases.jsonl", "truth.json", "unreliable_suppliers.csv"]

@@ -85,6 +85,20 @@ def test_fast_path_gives_the_careful_store(tmp_path: Path, monkeypatch: Any) -> 
     assert snapshot(fast_db) == fast
 
 
+def test_a_piece_short_of_memory_stays_on_the_fast_path(tmp_path: Path, monkeypatch: Any) -> None:
+    """A piece whose parse needs more than the memory limit gets more memory and stays on the fast path: falling
+    back to the careful reader for want of memory (what a 10M ingest did once its indexes outgrew the 1 GB
+    default) is four times slower. 16 MB is far below what these 2,000 releases need to be parsed."""
+    outcomes = spy_fast_path(monkeypatch)
+    generate(tmp_path / "gen", 2000, 5, {})
+    monkeypatch.setenv("AIQYN_MEMORY_LIMIT", "16MB")
+    db = tmp_path / "s.duckdb"
+    res = ingest([tmp_path / "gen" / "releases.jsonl"], db)
+    assert res.code == 0 and "2,000 releases accepted" in res.stdout
+    assert outcomes == [True]
+    assert query(db, "SELECT count(*), count(DISTINCT ocid) FROM processes") == [(2000, 2000)]
+
+
 def test_derived_process_columns_agree_with_the_stored_rows(tmp_path: Path) -> None:
     """The buyer's region and the year are derived from each release's own lists while it is flattened:
     they must be what the stored parties, awards and contracts of the process say."""

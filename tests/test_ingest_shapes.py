@@ -394,3 +394,22 @@ def test_corrected_release_with_the_same_id_replaces_the_old_one(tmp_path: Path)
     assert res.code == 0 and "0 releases accepted, 1 unchanged" in res.stdout, res.stdout
     assert query(db, "SELECT title, n_releases FROM processes") == [("Закуп бумаги (исправлено)", 1)]
     assert count(db, "releases") == 1
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+@pytest.mark.parametrize("compiled", [False, True], ids=["releases", "compiled-releases"])
+def test_json_lines_with_a_first_line_longer_than_a_read_block(compiled: bool, gz: bool, tmp_path: Path) -> None:
+    """A first line longer than the 8 KiB block gzip decompresses at a time: the shape is still seen as JSON lines
+    (it was read as one document and rejected after its first release, 7 shards of 100 at 10M processes)."""
+    rs = base_releases()
+    for r in rs:
+        r["tender"]["description"] = "Поставка " * 3000  # 51 KB of UTF-8 a line
+        if compiled:
+            r["tag"] = ["compiled"]
+    path = write(tmp_path / _gz("long.jsonl", gz), jsonl(rs), gz)
+    db = tmp_path / "store.duckdb"
+    res = ingest([path], db)
+    assert res.code == 0, res.output
+    assert "3 releases accepted" in res.stdout and "0 rejected" in res.stdout
+    assert query(db, "SELECT ocid, length(description) FROM processes ORDER BY ocid") == [
+        (ocid, 27000) for ocid in OCIDS]

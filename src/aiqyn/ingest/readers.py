@@ -94,6 +94,52 @@ class _Counting(io.RawIOBase):
         super().close()
 
 
+class _Gunzipped(io.RawIOBase):
+    """A gzip stream as raw reads that fill the buffer asked for; the bytes decompressed before a read error
+    are returned first, and the error is raised by the next read."""
+
+    def __init__(self, inner: gzip.GzipFile) -> None:
+        self.inner = inner
+        self.pending: BaseException | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self.pending is not None:
+            exc, self.pending = self.pending, None
+            raise exc
+        view = memoryview(b).cast("B")
+        n = 0
+        while n < len(view):
+            try:
+                chunk = self.inner.read1(len(view) - n)
+            except _READ_ERRORS as exc:
+                if not n:
+                    raise
+                self.pending = exc
+                break
+            if not chunk:
+                break
+            view[n : n + len(chunk)] = chunk
+            n += len(chunk)
+        return n
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = 0) -> int:  # a document is read twice: shape, then content
+        self.pending = None
+        return self.inner.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.inner.tell()
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
 def open_source(path: Path) -> tuple[IO[bytes], _Counting]:
     """Open a file for reading bytes, transparently gunzipping; returns (stream, byte counter)."""
     counter = _Counting(open(path, "rb", buffering=0))  # noqa: SIM115
@@ -101,7 +147,14 @@ def open_source(path: Path) -> tuple[IO[bytes], _Counting]:
         magic = probe.read(2)
     stream: Any
     if magic == b"\x1f\x8b":
-        stream = gzip.GzipFile(fileobj=io.BufferedReader(counter, 1 << 20), mode="rb")
+        # Buffered again on top: GzipFile.peek returns at most one 8 KiB block, so the shape of a file whose first
+        # line is longer than that could not be seen from the head (a JSON-lines file was read as one document
+        # and rejected after its first release); this buffer's peek fills up to 1 MiB. _Gunzipped hands over
+        # what was decompressed before a read error and raises the error on the next read, so a truncated file
+        # still shows its head and its whole lines before the break.
+        stream = io.BufferedReader(
+            _Gunzipped(gzip.GzipFile(fileobj=io.BufferedReader(counter, 1 << 20), mode="rb")), 1 << 20
+        )
     else:
         stream = io.BufferedReader(counter, 1 << 20)
     return stream, counter
