@@ -11,7 +11,8 @@ DIR is a store export (`aiqyn store export --format parquet DIR`). Each engine r
 - spark: aiqyn.spark.engine.run (what `aiqyn flags run --engine spark` runs) with the given master.
 
 Then the results are compared (aiqyn.spark.compare) and everything is printed as JSON (and written to
-WORKDIR/spark_bench.json). Not part of the test suite.
+WORKDIR/spark_bench.json). Not part of the test suite. While Spark runs, WORKDIR/progress.log gets a line per
+indicator (elapsed time, the JVM's CPU seconds and peak resident memory so far).
 """
 
 from __future__ import annotations
@@ -76,11 +77,35 @@ def child_spark(parquet: Path, work: Path, master: str, driver_memory: str, part
     spark.sparkContext.setLogLevel("ERROR")
     out = work / "spark-results"
     jvm = jvm_cpu_seconds(spark)
-    result = run(spark, parquet, out, default_settings(), load_weights(None))
+    log = (work / "progress.log").open("a", encoding="utf-8")
+    started = time.perf_counter()
+
+    def progress(code: str, done: int, total: int) -> None:  # a long run's progress, readable while it runs
+        hwm = jvm_peak_rss_mib(spark)
+        log.write(f"{time.strftime('%H:%M:%S')} {code} {done}/{total}: {time.perf_counter() - started:.0f} s, "
+                  f"JVM CPU {jvm_cpu_seconds(spark) - jvm:.0f} s, JVM peak RSS {hwm} MiB\n")
+        log.flush()
+
+    result = run(spark, parquet, out, default_settings(), load_weights(None), progress=progress)
     jvm = jvm_cpu_seconds(spark) - jvm
+    hwm = jvm_peak_rss_mib(spark)
+    log.write(f"{time.strftime('%H:%M:%S')} done: {time.perf_counter() - started:.0f} s, JVM CPU {jvm:.0f} s, "
+              f"JVM peak RSS {hwm} MiB\n")
+    log.close()
     spark.stop()
     return {"out": str(out), "run_id": result.run_id, "flags": sum(result.counts.values()),
-            "seconds": result.seconds, "indicator_seconds": result.indicator_seconds, "jvm_cpu_s": round(jvm, 1)}
+            "seconds": result.seconds, "indicator_seconds": result.indicator_seconds, "jvm_cpu_s": round(jvm, 1),
+            "jvm_peak_rss_mib": hwm}
+
+
+def jvm_peak_rss_mib(spark) -> int:
+    """The local Spark JVM's peak resident memory so far (VmHWM, from /proc): not in `/usr/bin/time`'s figure,
+    which counts only the children a process has waited for."""
+    pid = spark.sparkContext._jvm.java.lang.ProcessHandle.current().pid()
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) // 1024
+    return -1
 
 
 def jvm_cpu_seconds(spark) -> float:
