@@ -160,6 +160,15 @@ def write(path: Path, text: str | bytes, gz: bool = False) -> Path:
     return path
 
 
+def flagged_store(tmp: Path, releases: Iterable[dict[str, Any]]) -> Path:
+    """A store in `tmp` with `releases` ingested and one `aiqyn flags run` (indicators and scores) on them."""
+    db = tmp / "store.duckdb"
+    assert ingest([write(tmp / "releases.jsonl", jsonl(releases))], db, "--quiet").code == 0
+    res = run_cli(["flags", "run", "--db", db, "--quiet"])
+    assert res.code == 0 and "risk scores" in res.stdout, res.output
+    return db
+
+
 # -- reading the store back ---------------------------------------------------------------------------
 def _rows(con: Any, table: str, exclude: Sequence[str] = ()) -> list[tuple[Any, ...]]:
     cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] not in exclude]

@@ -11,18 +11,13 @@ import pytest
 
 from aiqyn.indicators.registry import REGISTRY
 from aiqyn.scoring.weights import DEFAULT_WEIGHTS, DEFAULTS, known_codes, load_weights
-from conftest import ingest, jsonl, query, run_cli, write
+from conftest import flagged_store, query, run_cli, write
 from test_indicators_kz import cases
 
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("score")
-    db = tmp / "store.duckdb"
-    assert ingest([write(tmp / "releases.jsonl", jsonl(cases()))], db, "--quiet").code == 0
-    res = run_cli(["flags", "run", "--db", db, "--quiet"])
-    assert res.code == 0 and "risk scores" in res.stdout, res.output
-    return db
+    return flagged_store(tmp_path_factory.mktemp("score"), cases())
 
 
 @pytest.fixture
