@@ -13,6 +13,9 @@ DIR is a store export (`aiqyn store export --format parquet DIR`). Each engine r
 Then the results are compared (aiqyn.spark.compare) and everything is printed as JSON (and written to
 WORKDIR/spark_bench.json). Not part of the test suite. While Spark runs, WORKDIR/progress.log gets a line per
 indicator (elapsed time, the JVM's CPU seconds and peak resident memory so far).
+
+`--finish` (spark only): no indicators; the scores and the regional index of the flags an earlier Spark run
+left in WORKDIR/spark-results (a run stopped during its scores), with aiqyn.spark.engine.finish.
 """
 
 from __future__ import annotations
@@ -68,10 +71,11 @@ def child_duckdb(parquet: Path, work: Path, memory: str) -> dict:
     return {"db": str(db), "run_id": result.run_id, "flags": sum(result.counts.values()), "seconds": seconds}
 
 
-def child_spark(parquet: Path, work: Path, master: str, driver_memory: str, partitions: int) -> dict:
+def child_spark(parquet: Path, work: Path, master: str, driver_memory: str, partitions: int,
+                finish_only: bool = False) -> dict:
     from aiqyn.indicators.settings import default_settings
     from aiqyn.scoring import load_weights
-    from aiqyn.spark.engine import run, session
+    from aiqyn.spark.engine import SparkResult, finish, load_reference, register_inputs, run, session
 
     spark = session(master, shuffle_partitions=partitions, driver_memory=driver_memory)
     spark.sparkContext.setLogLevel("ERROR")
@@ -86,7 +90,16 @@ def child_spark(parquet: Path, work: Path, master: str, driver_memory: str, part
                   f"JVM CPU {jvm_cpu_seconds(spark) - jvm:.0f} s, JVM peak RSS {hwm} MiB\n")
         log.flush()
 
-    result = run(spark, parquet, out, default_settings(), load_weights(None), progress=progress)
+    if finish_only:
+        result = SparkResult(str(pq_run_id(out)), out)
+        t = time.perf_counter()
+        register_inputs(spark, parquet)
+        load_reference(spark)
+        result.seconds["setup"] = time.perf_counter() - t
+        finish(spark, out, load_weights(None), result)
+        result.counts = {"all": spark.read.parquet(str(out / "flags")).count()}
+    else:
+        result = run(spark, parquet, out, default_settings(), load_weights(None), progress=progress)
     jvm = jvm_cpu_seconds(spark) - jvm
     hwm = jvm_peak_rss_mib(spark)
     log.write(f"{time.strftime('%H:%M:%S')} done: {time.perf_counter() - started:.0f} s, JVM CPU {jvm:.0f} s, "
@@ -94,8 +107,15 @@ def child_spark(parquet: Path, work: Path, master: str, driver_memory: str, part
     log.close()
     spark.stop()
     return {"out": str(out), "run_id": result.run_id, "flags": sum(result.counts.values()),
-            "seconds": result.seconds, "indicator_seconds": result.indicator_seconds, "jvm_cpu_s": round(jvm, 1),
+            "seconds": result.seconds, "indicator_seconds": result.indicator_seconds, "scores": result.scores,
+            "region_rows": result.region_rows, "jvm_cpu_s": round(jvm, 1),
             "jvm_peak_rss_mib": hwm}
+
+
+def pq_run_id(out: Path) -> str:
+    import pyarrow.parquet as pq
+
+    return str(pq.read_table(out / "flag_runs").column("run_id")[0])
 
 
 def jvm_peak_rss_mib(spark) -> int:
@@ -146,6 +166,8 @@ def main() -> None:
     ap.add_argument("--shuffle-partitions", type=int, default=16)
     ap.add_argument("--duckdb-memory", default="8GB")
     ap.add_argument("--compare", action="store_true", help="compare the two engines' results")
+    ap.add_argument("--finish", action="store_true",
+                    help="spark: only the scores and the index of the flags in WORKDIR/spark-results")
     ap.add_argument("--child", choices=["duckdb", "spark"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -154,7 +176,7 @@ def main() -> None:
         return
     if args.child == "spark":
         print(json.dumps(child_spark(args.parquet, args.work, args.master, args.driver_memory,
-                                     args.shuffle_partitions)))
+                                     args.shuffle_partitions, args.finish)))
         return
     report: dict = {"parquet": str(args.parquet), "master": args.master, "driver_memory": args.driver_memory,
                     "shuffle_partitions": args.shuffle_partitions}
@@ -162,7 +184,7 @@ def main() -> None:
     report["processes"] = manifest["tables"]["processes"]["rows"]
     base = [sys.executable, str(Path(__file__).resolve()), "--parquet", str(args.parquet), "--work", str(args.work),
             "--master", args.master, "--driver-memory", args.driver_memory, "--shuffle-partitions",
-            str(args.shuffle_partitions), "--duckdb-memory", args.duckdb_memory]
+            str(args.shuffle_partitions), "--duckdb-memory", args.duckdb_memory, *(["--finish"] if args.finish else [])]
     for engine in args.engines.split(","):
         print(f"running {engine}...", file=sys.stderr, flush=True)
         report[engine] = measured([*base, "--child", engine])

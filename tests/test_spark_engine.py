@@ -186,3 +186,25 @@ def test_shared_ctes_become_views_computed_once(spark: Any) -> None:
     # a subquery defining a CTE of a top-level CTE's name, or a recursive WITH: left whole
     assert to_spark_views("WITH v AS (SELECT 1 AS a) SELECT * FROM (WITH v AS (SELECT 2 AS a) SELECT a FROM v) "
                           "q JOIN v ON TRUE").views == ()
+
+
+def test_ordered_lists_as_duckdb_distinct_in_a_hash_set(spark: Any) -> None:
+    """`list(x ORDER BY ...)` and `list(DISTINCT x ORDER BY x)` give DuckDB's lists on Spark: order, directions,
+    NULLs last, duplicates kept or dropped, a slice of the first ones. DISTINCT goes through collect_set (a hash
+    set), not array_distinct over the collected pairs, which compares every pair with every other one."""
+    import duckdb
+
+    from aiqyn.spark.translate import to_spark
+
+    rows = [(g, x, k) for g in (1, 2) for x, k in (("b", 2), ("a", 3), ("b", 1), (None, 5), ("c", None), ("a", 3))]
+    spark.createDataFrame(rows, "g INT, x STRING, k INT").createOrReplaceTempView("_l")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE _l (g INT, x VARCHAR, k INT)")
+    con.executemany("INSERT INTO _l VALUES (?, ?, ?)", rows)
+    sql = """SELECT g, list(DISTINCT x ORDER BY x) AS d, list(DISTINCT x ORDER BY x DESC)[1:2] AS top,
+      list(x ORDER BY k DESC, x) AS o FROM _l GROUP BY g ORDER BY g"""
+    translated = to_spark(sql)
+    assert "COLLECT_SET(" in translated.upper() and "ARRAY_DISTINCT(" not in translated.upper()
+    expected = [tuple(r) for r in con.execute(sql).fetchall()]
+    assert expected[0] == (1, ["a", "b", "c", None], ["c", "b"], [None, "a", "a", "b", "b", "c"])
+    assert [(r[0], list(r[1]), list(r[2]), list(r[3])) for r in spark.sql(translated).collect()] == expected

@@ -424,18 +424,31 @@ def run(spark: SparkSession, input_dir: Path, out: Path, settings: Settings, wei
 
     result.counts, result.meta = run_indicators(spark, settings, run_id, out, step)
     result.seconds["indicators"] = time.perf_counter() - t
-    _flags_view(spark, out)
     flag_runs = flag_run_table(run_id, settings, started, datetime.now(UTC), result.meta)
     (out / "flag_runs").mkdir()
     pq.write_table(flag_runs, out / "flag_runs" / "data.parquet")
     if score:
-        t = time.perf_counter()
-        run_scores(spark, run_id, list(settings.indicators), weights, out)
-        result.scores = {r[0]: int(r[1]) for r in spark.read.parquet(str(out / "scores"))
-                         .groupBy("subject_type").count().collect()}
-        result.seconds["scores"] = time.perf_counter() - t
-        if regions:
-            t = time.perf_counter()
-            result.region_rows = run_region_index(spark, out, flag_runs, bootstrap=bootstrap, seed=seed)
-            result.seconds["region_index"] = time.perf_counter() - t
+        finish(spark, out, weights, result, regions=regions, bootstrap=bootstrap, seed=seed)
     return result
+
+
+def finish(spark: SparkSession, out: Path, weights: dict[str, float], result: SparkResult, regions: bool = True,
+           bootstrap: int = 200, seed: int = 0) -> None:
+    """The scores and (with `regions`) the regional index of the flags run in `out` (its flags/ and flag_runs/,
+    as `run` writes them; the inputs registered), into out/scores/ and out/region_index/; counts and wall times
+    into `result`. `run` ends with it; on its own, it scores again the flags of an earlier run."""
+    import time
+
+    flag_runs = pq.read_table(out / "flag_runs")
+    run_id = str(flag_runs.column("run_id")[0])
+    codes = [str(c) for c in flag_runs.column("codes")[0].as_py()]
+    _flags_view(spark, out)
+    t = time.perf_counter()
+    run_scores(spark, run_id, codes, weights, out)
+    result.scores = {r[0]: int(r[1]) for r in spark.read.parquet(str(out / "scores"))
+                     .groupBy("subject_type").count().collect()}
+    result.seconds["scores"] = time.perf_counter() - t
+    if regions:
+        t = time.perf_counter()
+        result.region_rows = run_region_index(spark, out, flag_runs, bootstrap=bootstrap, seed=seed)
+        result.seconds["region_index"] = time.perf_counter() - t
