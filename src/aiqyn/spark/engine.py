@@ -366,11 +366,14 @@ def run_region_index(spark: SparkSession, out: Path, flag_runs: pa.Table, weight
                           "name_kk STRING").createOrReplaceTempView("kato_units")
     spark.read.parquet(str(out / "scores")).createOrReplaceTempView("scores")
     spark.createDataFrame(flag_runs.to_pandas()[["run_id", "started_at"]]).createOrReplaceTempView("flag_runs")
+    # The facts (a row per process) are written once, as Parquet beside the results, and read from there by the
+    # index on Spark and by the bootstrap in DuckDB: collected through the driver instead, 10M processes' facts
+    # exceeded spark.driver.maxResultSize (1 GB), and the driver is where a cluster has the least memory.
+    facts_dir = out / "_region_facts"
     facts_views = SharedViews(spark, [to_spark_views(FACTS_SQL, name="region facts")])
-    facts = facts_views.sql(0).persist()
-    facts.createOrReplaceTempView("facts")
-    facts.count()  # computed once, before its CTEs' views are dropped
+    _write(facts_views.sql(0), facts_dir)
     facts_views.close()
+    spark.read.parquet(str(facts_dir)).createOrReplaceTempView("facts")
     table = SCHEMA.outputs["region_index"]
     computed = [c for c in table.columns if c.name not in ("ci_low", "ci_high", "rank_best", "rank_worst")]
     index_views = SharedViews(spark, [to_spark_views(index_sql(weights), name="region index")])
@@ -382,12 +385,12 @@ def run_region_index(spark: SparkSession, out: Path, flag_runs: pa.Table, weight
         names = ", ".join(f'"{c.name}"' for c in computed)
         con.execute(f"INSERT INTO region_index ({names}) SELECT {names} FROM index_arrow")
         if bootstrap > 0:
-            con.register("facts_arrow", facts.toArrow())
-            con.execute("CREATE TEMP TABLE facts AS SELECT * FROM facts_arrow")
+            con.execute("CREATE TEMP TABLE facts AS SELECT * FROM read_parquet(?)", [str(facts_dir / "*.parquet")])
             _bootstrap(con, {**WEIGHTS, **(weights or {})}, bootstrap, seed, alpha)
         result = con.sql("SELECT * FROM region_index ORDER BY level, kato, period, quarter").to_arrow_table()
     index_views.close()
-    facts.unpersist()
+    spark.catalog.dropTempView("facts")
+    shutil.rmtree(facts_dir)
     target = out / "region_index"
     target.mkdir(parents=True, exist_ok=True)
     pq.write_table(result, target / "data.parquet")
