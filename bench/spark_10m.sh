@@ -14,6 +14,8 @@
 # officials, meetings, queues and public control (docs/spark.md) are left out (`generate --no-registers`):
 # the indicators that read them run on empty tables. Run it from a checkout that nobody edits meanwhile (the
 # Python path is this checkout's).
+# A Spark step stopped after its indicators (their flags in WORKDIR/spark/spark-results) can be finished with
+# `bench/spark_bench.py ... --finish` (scores and index only; bench/README.md).
 set -euo pipefail
 work=${1:?usage: bench/spark_10m.sh WORKDIR [TENDERS]}
 tenders=${2:-10000000}
