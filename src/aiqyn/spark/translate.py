@@ -198,8 +198,9 @@ def _ordered_list(order: exp.Order) -> exp.Expr:
     fields.append(exp.PropertyEQ(this=exp.to_identifier("v"), expression=value.copy()))
     # DISTINCT: collect_set, which keeps the pairs in a hash set. Not array_distinct(collect_list(...)): over an
     # array of structs Spark's array_distinct compares every element with every other one (quadratic: the scores'
-    # examples of a region at 10M processes, lists of 100,000 processes, ran for hours). The keys follow from the
-    # value (DuckDB: an ORDER BY of a DISTINCT aggregate names its argument), so distinct pairs are distinct values.
+    # examples of a region at 10M processes, lists of 100,000 processes, ran 28 minutes without finishing). The
+    # keys follow from the value (DuckDB: an ORDER BY of a DISTINCT aggregate names its argument), so distinct
+    # pairs are distinct values.
     collected: exp.Expr = exp.Anonymous(this="collect_set" if distinct else "collect_list",
                                         expressions=[exp.Struct(expressions=fields)])
     cases = []
